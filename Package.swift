@@ -1,0 +1,45 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Tessera",
+    products: [
+        // MARK: Public API
+        .library(name: "TesseraEngine", targets: ["TesseraEngine"]),
+        .executable(name: "tessera", targets: ["TesseraCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: C shims (promise no Swift API)
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb",
+                       providers: [.apt(["liblmdb-dev"])]),
+        .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
+
+        // MARK: Implementation
+        .target(name: "TesseraCore", swiftSettings: optimize),
+        .target(name: "Patches", dependencies: ["TesseraCore", "CJPEG", "COpenBLAS"], swiftSettings: optimize),
+        .target(name: "Quantizer", dependencies: ["TesseraCore", "COpenBLAS"], swiftSettings: optimize),
+        .target(name: "Index", dependencies: ["TesseraCore", "CLMDB"], swiftSettings: optimize),
+        .target(name: "Fusion", dependencies: ["TesseraCore", "COpenBLAS"], swiftSettings: optimize),
+        .target(name: "TesseraEngine",
+                dependencies: ["TesseraCore", "Patches", "Quantizer", "Index", "Fusion"],
+                swiftSettings: optimize),
+        .executableTarget(name: "TesseraCLI",
+                          dependencies: ["TesseraEngine",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: optimize),
+
+        // MARK: Tests
+        .testTarget(name: "PatchesTests", dependencies: ["Patches", "TesseraCore"]),
+        .testTarget(name: "QuantizerTests", dependencies: ["Quantizer", "TesseraCore"]),
+        .testTarget(name: "IndexTests", dependencies: ["Index", "TesseraCore"]),
+        .testTarget(name: "FusionTests", dependencies: ["Fusion", "TesseraCore"]),
+        .testTarget(name: "EngineTests", dependencies: ["TesseraEngine", "TesseraCore"]),
+    ]
+)

@@ -1,0 +1,2 @@
+import XCTest
+final class PlaceholderFusionTests: XCTestCase { func testNothing() {} }

@@ -1,0 +1,2 @@
+import XCTest
+final class PlaceholderPatchesTests: XCTestCase { func testNothing() {} }
