@@ -35,6 +35,11 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimize),
 
+        // MARK: Benchmarks (not tests: speed is measured here, never asserted)
+        .executableTarget(name: "TesseraBench",
+                          dependencies: ["TesseraCore", "Patches", "Quantizer", "Index", "Fusion", "TesseraEngine"],
+                          path: "Bench/TesseraBench", swiftSettings: optimize),
+
         // MARK: Tests
         .testTarget(name: "PatchesTests", dependencies: ["Patches", "TesseraCore"]),
         .testTarget(name: "QuantizerTests", dependencies: ["Quantizer", "TesseraCore"]),

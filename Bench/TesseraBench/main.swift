@@ -1,0 +1,17 @@
+// tessera-bench SUITE [options]: micro- and module benchmarks whose results go to Bench/RESULTS.md.
+// Each suite lives in its own file and prints a Markdown section.
+import Foundation
+
+let suites: [String: ([String]) throws -> Void] = [
+    "patches": runPatchesBench,
+    "quantizer": runQuantizerBench,
+    "index": runIndexBench,
+    "fusion": runFusionBench,
+]
+
+let args = Array(CommandLine.arguments.dropFirst())
+guard let name = args.first, let suite = suites[name] else {
+    print("usage: tessera-bench {\(suites.keys.sorted().joined(separator: "|"))} [options]")
+    exit(2)
+}
+do { try suite(Array(args.dropFirst())) } catch { print("error: \(error)"); exit(1) }
