@@ -27,8 +27,9 @@ let package = Package(
         .target(name: "Quantizer", dependencies: ["TesseraCore", "COpenBLAS"], swiftSettings: optimize),
         .target(name: "Index", dependencies: ["TesseraCore", "CLMDB"], swiftSettings: optimize),
         .target(name: "Fusion", dependencies: ["TesseraCore", "COpenBLAS"], swiftSettings: optimize),
+        .target(name: "Evaluation", dependencies: ["TesseraCore"], swiftSettings: optimize),
         .target(name: "TesseraEngine",
-                dependencies: ["TesseraCore", "Patches", "Quantizer", "Index", "Fusion"],
+                dependencies: ["TesseraCore", "Patches", "Quantizer", "Index", "Fusion", "Evaluation"],
                 swiftSettings: optimize),
         .executableTarget(name: "TesseraCLI",
                           dependencies: ["TesseraEngine",
@@ -37,7 +38,7 @@ let package = Package(
 
         // MARK: Benchmarks (not tests: speed is measured here, never asserted)
         .executableTarget(name: "TesseraBench",
-                          dependencies: ["TesseraCore", "Patches", "Quantizer", "Index", "Fusion", "TesseraEngine"],
+                          dependencies: ["TesseraCore", "Patches", "Quantizer", "Index", "Fusion", "Evaluation", "TesseraEngine"],
                           path: "Bench/TesseraBench", swiftSettings: optimize),
 
         // MARK: Tests
@@ -45,6 +46,7 @@ let package = Package(
         .testTarget(name: "QuantizerTests", dependencies: ["Quantizer", "TesseraCore"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "TesseraCore"]),
         .testTarget(name: "FusionTests", dependencies: ["Fusion", "TesseraCore"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TesseraCore"]),
         .testTarget(name: "EngineTests", dependencies: ["TesseraEngine", "TesseraCore"]),
     ]
 )
