@@ -1,0 +1,15 @@
+import ArgumentParser
+
+@main
+struct TesseraCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tessera",
+        abstract: "Image retrieval with multi-layer CNN patch activations (MOF).",
+        subcommands: [ClassifyCommand.self, FeaturesCommand.self])
+}
+
+/// `--model PATH`, shared by every command that runs the network.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "EfficientNet-Lite weights (legacy torch file). Default: $TESSERA_MODEL, else the setup cache.")
+    var model: String?
+}
