@@ -127,31 +127,47 @@ public final class EfficientNetLite: @unchecked Sendable {
 
     /// Runs the network on `input` (3×H×W, already normalised) and returns the requested
     /// maps. Stops after the last block needed unless the head is tapped.
-    public func forward(_ input: FeatureMap, taps: Set<Tap>) -> [Tap: FeatureMap] {
+    public func forward(_ input: FeatureMap, taps: Set<Tap>, profile: ForwardProfile? = nil) -> [Tap: FeatureMap] {
+        func timed<T>(_ kind: String, _ madds: Int, _ body: () -> T) -> T {
+            profile?.measure(kind, madds: Double(madds), body) ?? body()
+        }
         var out: [Tap: FeatureMap] = [:]
-        var x = ConvolutionKernels.full(input, weights: stem.weights, bias: stem.bias, outChannels: stem.outChannels,
-                                        kernel: stem.kernel, stride: 2, relu: true)
+        let stemOut = ((input.height + 1) / 2) * ((input.width + 1) / 2)
+        var x = timed("stem", stemOut * stem.weights.count) {
+            ConvolutionKernels.full(input, weights: stem.weights, bias: stem.bias, outChannels: stem.outChannels,
+                                    kernel: stem.kernel, stride: 2, relu: true)
+        }
         let lastBlock: Int = taps.contains(.head) ? blocks.count - 1 : taps.map { t -> Int in
             switch t { case .blockExpand(let b), .blockOutput(let b): return b; case .head: return blocks.count - 1 }
         }.max() ?? -1
         if lastBlock >= 0 {
             for (b, block) in blocks.enumerated() where b <= lastBlock {
                 var h = x
+                let hw = x.height * x.width
                 if let e = block.expand {
-                    h = ConvolutionKernels.pointwise(x, weights: e.weights, bias: e.bias, outChannels: e.outChannels, relu: true)
+                    h = timed("pointwise", hw * e.weights.count) {
+                        ConvolutionKernels.pointwise(x, weights: e.weights, bias: e.bias, outChannels: e.outChannels, relu: true)
+                    }
                 }
                 if taps.contains(.blockExpand(b)) { out[.blockExpand(b)] = h }
-                h = ConvolutionKernels.depthwise(h, weights: block.depthwise.weights, bias: block.depthwise.bias,
+                let dwOut = ((h.height + block.stride - 1) / block.stride) * ((h.width + block.stride - 1) / block.stride)
+                h = timed("depthwise", dwOut * block.depthwise.weights.count) {
+                    ConvolutionKernels.depthwise(h, weights: block.depthwise.weights, bias: block.depthwise.bias,
                                                  kernel: block.depthwise.kernel, stride: block.stride)
-                x = ConvolutionKernels.pointwise(h, weights: block.project.weights, bias: block.project.bias,
+                }
+                let input = x
+                x = timed("pointwise", h.height * h.width * block.project.weights.count) {
+                    ConvolutionKernels.pointwise(h, weights: block.project.weights, bias: block.project.bias,
                                                  outChannels: block.project.outChannels, relu: false,
-                                                 residual: block.residual ? x : nil)
+                                                 residual: block.residual ? input : nil)
+                }
                 if taps.contains(.blockOutput(b)) { out[.blockOutput(b)] = x }
             }
         }
         if taps.contains(.head) {
-            out[.head] = ConvolutionKernels.pointwise(x, weights: head.weights, bias: head.bias,
-                                                      outChannels: head.outChannels, relu: true)
+            out[.head] = timed("pointwise", x.height * x.width * head.weights.count) {
+                ConvolutionKernels.pointwise(x, weights: head.weights, bias: head.bias, outChannels: head.outChannels, relu: true)
+            }
         }
         return out
     }

@@ -72,15 +72,15 @@ public final class PatchExtractor: @unchecked Sendable {
     }
 
     /// Descriptors of an already-resized image.
-    public func describe(_ image: RGBImage) -> PatchDescriptors {
+    public func describe(_ image: RGBImage, profile: ForwardProfile? = nil) -> PatchDescriptors {
         switch options.mode {
-        case .shared: return describeShared(image)
-        case .perPatch: return describePerPatch(image)
+        case .shared: return describeShared(image, profile)
+        case .perPatch: return describePerPatch(image, profile)
         }
     }
 
-    func describeShared(_ image: RGBImage) -> PatchDescriptors {
-        let maps = network.forward(FeatureMap(networkInputFrom: image), taps: taps)
+    func describeShared(_ image: RGBImage, _ profile: ForwardProfile?) -> PatchDescriptors {
+        let maps = network.forward(FeatureMap(networkInputFrom: image), taps: taps, profile: profile)
         let positions = grid(width: image.width, height: image.height)
         var layers: [LayerKey: Matrix] = [:]
         for key in options.layers {
@@ -95,14 +95,14 @@ public final class PatchExtractor: @unchecked Sendable {
         return PatchDescriptors(layers: layers, positions: positions, headMap: maps[.head]!, width: image.width, height: image.height)
     }
 
-    func describePerPatch(_ image: RGBImage) -> PatchDescriptors {
+    func describePerPatch(_ image: RGBImage, _ profile: ForwardProfile?) -> PatchDescriptors {
         let positions = grid(width: image.width, height: image.height)
         var layers: [LayerKey: Matrix] = [:]
         for key in options.layers { layers[key] = Matrix(rows: 0, cols: 0) }
         let p = options.patchSize
         for pos in positions {
             let crop = image.cropped(x: pos.x, y: pos.y, width: min(p, image.width - pos.x), height: min(p, image.height - pos.y))
-            let maps = network.forward(FeatureMap(networkInputFrom: crop), taps: taps)
+            let maps = network.forward(FeatureMap(networkInputFrom: crop), taps: taps, profile: profile)
             for key in options.layers {
                 let tap: Tap = key.layer == "logits" ? .head : Tap(key.layer)!
                 let map = maps[tap]!
@@ -111,7 +111,7 @@ public final class PatchExtractor: @unchecked Sendable {
             }
         }
         for key in options.layers { signedSqrtL2(&layers[key]!) }
-        let head = network.forward(FeatureMap(networkInputFrom: image), taps: [.head])[.head]!
+        let head = network.forward(FeatureMap(networkInputFrom: image), taps: [.head], profile: profile)[.head]!
         return PatchDescriptors(layers: layers, positions: positions, headMap: head, width: image.width, height: image.height)
     }
 }

@@ -44,6 +44,11 @@ public enum TorchLegacyFile {
         return try data.withUnsafeBytes { try parse(UnsafeRawBufferPointer($0)) }
     }
 
+    /// Parses a legacy torch file held in memory.
+    public static func tensors(in data: Data) throws -> [String: Tensor] {
+        try data.withUnsafeBytes { try parse(UnsafeRawBufferPointer($0)) }
+    }
+
     static func parse(_ bytes: UnsafeRawBufferPointer) throws -> [String: Tensor] {
         var reader = PickleReader(bytes: bytes, offset: 0)
         let magicValue = try reader.load()

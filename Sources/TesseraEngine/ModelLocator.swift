@@ -1,5 +1,6 @@
 import Foundation
 import Patches
+import TesseraCore
 
 /// Where Tessera's downloaded assets live and how a model file is found.
 ///
@@ -10,12 +11,7 @@ public enum ModelLocator {
     public static let defaultModelFile = "efficientnet-lite0-57934424.pth"
     public static let labelsFile = "imagenet1k-labels.txt"
 
-    public static var cacheDirectory: URL {
-        let env = ProcessInfo.processInfo.environment
-        if let c = env["TESSERA_CACHE"], !c.isEmpty { return URL(fileURLWithPath: c) }
-        if let x = env["XDG_CACHE_HOME"], !x.isEmpty { return URL(fileURLWithPath: x).appendingPathComponent("tessera") }
-        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/tessera")
-    }
+    public static var cacheDirectory: URL { AssetCache.directory }
 
     public static func modelURL(explicit: String?) throws -> URL {
         let candidates = [explicit, ProcessInfo.processInfo.environment["TESSERA_MODEL"]].compactMap { $0 }.filter { !$0.isEmpty }

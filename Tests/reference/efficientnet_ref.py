@@ -98,5 +98,10 @@ if __name__ == "__main__":
     model, inp, outdir, *taps = sys.argv[1:]
     p = load_legacy(model)
     x = np.load(inp).astype(np.float32)
-    for t, v in forward(p, x, taps).items():
+    import os, time
+    t0 = time.perf_counter()
+    result = forward(p, x, taps)
+    if os.environ.get("REF_TIME"):
+        print(f"forward_seconds {time.perf_counter() - t0:.4f}")
+    for t, v in result.items():
         np.save(f"{outdir}/{t}.npy", v.astype(np.float32))

@@ -1,0 +1,30 @@
+import Foundation
+
+/// `--name value` arguments of a bench suite.
+struct BenchArguments {
+    var values: [String: String] = [:]
+    init(_ args: [String]) {
+        var i = 0
+        while i < args.count {
+            if args[i].hasPrefix("--") {
+                let key = String(args[i].dropFirst(2))
+                if i + 1 < args.count, !args[i + 1].hasPrefix("--") { values[key] = args[i + 1]; i += 2 } else { values[key] = "1"; i += 1 }
+            } else { i += 1 }
+        }
+    }
+    func string(_ k: String, _ d: String) -> String { values[k] ?? d }
+    func int(_ k: String, _ d: Int) -> Int { values[k].flatMap(Int.init) ?? d }
+    func double(_ k: String, _ d: Double) -> Double { values[k].flatMap(Double.init) ?? d }
+}
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+func f0(_ x: Double) -> String { String(format: "%.0f", x) }
+func f1(_ x: Double) -> String { String(format: "%.1f", x) }
+func f3(_ x: Double) -> String { String(format: "%.3f", x) }
+
+/// Peak resident set size of this process (VmHWM), in MiB.
+func peakMemoryMiB() -> Int {
+    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return -1 }
+    return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class PlaceholderPatchesTests: XCTestCase { func testNothing() {} }

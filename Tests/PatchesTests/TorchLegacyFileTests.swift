@@ -1,0 +1,67 @@
+import Foundation
+import XCTest
+import Patches
+
+/// A legacy `torch.save` file built byte by byte: one 2×3 tensor "w" viewing a 6-float
+/// storage with strides (1, 2) — i.e. stored transposed, as the EfficientNet-Lite files are.
+func handMadeLegacyFile(storage: [Float] = [0, 1, 2, 3, 4, 5]) -> Data {
+    var b = [UInt8]()
+    func s(_ text: String) { b += Array(text.utf8) }
+    func unicode(_ text: String) { b.append(0x58); let n = UInt32(text.utf8.count); b += withUnsafeBytes(of: n.littleEndian, Array.init); s(text) }
+    // 1. magic number 0x1950a86a20f9469cfc6c as LONG1
+    b += [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E]
+    // 2. protocol version 1001
+    b += [0x80, 0x02, 0x4D, 0xE9, 0x03, 0x2E]
+    // 3. sys info: {}
+    b += [0x80, 0x02, 0x7D, 0x2E]
+    // 4. state dict: OrderedDict() with "w" -> _rebuild_tensor_v2(pid, 0, (2, 3), (1, 2), False, OrderedDict())
+    b += [0x80, 0x02]; s("ccollections\nOrderedDict\n"); b += [0x29, 0x52]
+    unicode("w")
+    s("ctorch._utils\n_rebuild_tensor_v2\n")
+    b.append(0x28)                                         // MARK (args tuple)
+    b.append(0x28); unicode("storage"); s("ctorch\nFloatStorage\n"); unicode("0"); unicode("cpu")
+    b += [0x4B, 0x06, 0x4E, 0x74, 0x51]                    // 6, None, TUPLE, BINPERSID
+    b += [0x4B, 0x00]                                      // offset 0
+    b += [0x4B, 0x02, 0x4B, 0x03, 0x86]                    // size (2, 3)
+    b += [0x4B, 0x01, 0x4B, 0x02, 0x86]                    // stride (1, 2)
+    b.append(0x89)                                         // False
+    s("ccollections\nOrderedDict\n"); b += [0x29, 0x52]
+    b += [0x74, 0x52, 0x73, 0x2E]                          // TUPLE, REDUCE, SETITEM, STOP
+    // 5. storage keys ["0"]
+    b += [0x80, 0x02, 0x5D]; unicode("0"); b += [0x61, 0x2E]
+    // storage: int64 count + float32 values
+    b += withUnsafeBytes(of: Int64(storage.count).littleEndian, Array.init)
+    for v in storage { b += withUnsafeBytes(of: v.bitPattern.littleEndian, Array.init) }
+    return Data(b)
+}
+
+final class TorchLegacyFileTests: XCTestCase {
+    func testStridesAreHonoured() throws {
+        let t = try TorchLegacyFile.tensors(in: handMadeLegacyFile())
+        XCTAssertEqual(t["w"]?.shape, [2, 3])
+        // element (i, j) = storage[i * 1 + j * 2]; ignoring strides would give 0...5.
+        XCTAssertEqual(t["w"]?.values, [0, 2, 4, 1, 3, 5])
+    }
+
+    func testTruncatedFileIsATypedError() {
+        let data = handMadeLegacyFile()
+        for cut in [3, 30, data.count - 30, data.count - 1] {
+            XCTAssertThrowsError(try TorchLegacyFile.tensors(in: data.prefix(cut))) { XCTAssert($0 is TorchFileError, "cut \(cut): \($0)") }
+        }
+    }
+
+    func testZipFormatIsRejected() {
+        XCTAssertThrowsError(try TorchLegacyFile.tensors(in: Data([0x50, 0x4B, 0x03, 0x04] + [UInt8](repeating: 0, count: 64))))
+    }
+
+    func testRealWeightsFoldIntoANetworkOfTheExpectedShape() throws {
+        let net = try Fixtures.network()
+        XCTAssertEqual(net.blockCount, 16)
+        XCTAssertEqual(net.classes, 1000)
+        XCTAssertEqual(net.headChannels, 1280)
+        XCTAssertEqual(net.geometry(of: .blockExpand(11)).channels, 672)
+        XCTAssertEqual(net.geometry(of: .blockExpand(11)).stride, 16)
+        XCTAssertEqual(net.geometry(of: .head).stride, 32)
+        XCTAssertEqual(net.weightsSHA256.count, 64)
+    }
+}
