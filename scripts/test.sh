@@ -7,4 +7,4 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh >/dev/null
 swift build --build-tests -c release -Xswiftc -enable-testing
 swift build -c release --product tessera
-swift test -c release -Xswiftc -enable-testing --skip-build --parallel --num-workers 1 "$@"
+swift test -c release -Xswiftc -enable-testing --skip-build "$@"

@@ -1,3 +1,4 @@
+import TesseraCore
 import Foundation
 
 /// Time and multiply-add counts per kind of operation of forward passes, for benchmarks.

@@ -1,3 +1,4 @@
+import TesseraCore
 import CJPEG
 import Foundation
 

@@ -51,7 +51,22 @@ public final class PatchExtractor: @unchecked Sendable {
     /// Decodes `url` and applies the resize policy.
     public func loadImage(_ url: URL) throws -> RGBImage {
         let image = try JPEGDecoder.decode(url, minLongSide: options.maxSide)
-        guard image.width >= 8 && image.height >= 8 else { throw ImageDecodeError.tooSmall(url.path, image.width, image.height) }
+        return try resizedForPatches(image, name: url.path)
+    }
+
+    /// Decodes a JPEG held in memory (`name` labels errors) and applies the resize policy.
+    public func loadImage(data: Data, name: String) throws -> RGBImage {
+        let image = try JPEGDecoder.decode(data, name: name, minLongSide: options.maxSide)
+        return try resizedForPatches(image, name: name)
+    }
+
+    /// Images below 16 pixels on a side hold nothing to match and are refused.
+    public static let minimumSide = 16
+
+    func resizedForPatches(_ image: RGBImage, name: String) throws -> RGBImage {
+        guard image.width >= Self.minimumSide && image.height >= Self.minimumSide else {
+            throw ImageDecodeError.tooSmall(name, image.width, image.height)
+        }
         let t = targetSize(width: image.width, height: image.height)
         return image.resized(width: t.width, height: t.height)
     }

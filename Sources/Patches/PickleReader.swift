@@ -1,3 +1,4 @@
+import TesseraCore
 /// The values a torch state-dict pickle is made of.
 indirect enum PickleValue {
     case none

@@ -1,3 +1,4 @@
+import TesseraCore
 /// An 8-bit RGB image, rows top to bottom, pixels interleaved R, G, B.
 public struct RGBImage: Sendable, Equatable {
     public var width: Int

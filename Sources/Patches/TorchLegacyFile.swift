@@ -1,3 +1,4 @@
+import TesseraCore
 import Foundation
 
 /// A float32 tensor read from a torch file, stored contiguously (row-major, C order).

@@ -1,0 +1,149 @@
+import Foundation
+import Fusion
+import Index
+import Quantizer
+import TesseraCore
+
+/// What `add` did.
+public struct AddReport: Sendable {
+    public var added: [String] = []
+    public var alreadyIndexed: [String] = []
+    public var failed: [(path: String, reason: String)] = []
+    public var seconds = 0.0
+    public var decodeSeconds = 0.0
+    public var networkSeconds = 0.0
+    public var quantizeSeconds = 0.0
+    public var writeSeconds = 0.0
+}
+
+/// An index directory together with the vocabulary and the network it was built with:
+/// the engine's public API for adding, removing and querying images.
+///
+/// Directory layout: the LMDB environment of `IndexStore` (see Sources/Index/LAYOUT.md) plus
+/// `vocabulary.path`, a text file naming the vocabulary file the index was created with.
+/// The vocabulary's checksum and the model's SHA-256 are the index's identity: opening it with
+/// another vocabulary or model is an error naming both.
+public final class SearchIndex: @unchecked Sendable {
+    public let directory: URL
+    public let store: IndexStore
+    public let vocabulary: Vocabulary
+    public let vocabularyURL: URL
+    public let extractor: FeatureExtractor
+    public let whitening: PCAWhitening?
+
+    /// Images written per LMDB transaction.
+    public var batchSize = 16
+
+    static let vocabularyPathFile = "vocabulary.path"
+
+    /// Opens the index at `directory`, creating it when `create` is set and none exists.
+    /// `vocabulary` defaults to the one the index was created with.
+    public init(directory: URL, vocabulary explicitVocabulary: URL?, modelPath: String?, create: Bool = false,
+                readOnly: Bool = false) throws {
+        self.directory = directory
+        let recorded = try? String(contentsOf: directory.appendingPathComponent(Self.vocabularyPathFile), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let vocabURL = explicitVocabulary ?? recorded.map({ URL(fileURLWithPath: $0) }) else {
+            throw EngineError.invalidInput("no vocabulary: pass --vocab FILE (the index at \(directory.path) does not exist yet or names none)")
+        }
+        let network = try ModelLocator.loadNetwork(explicit: modelPath)
+        let vocab = try Vocabulary.load(from: vocabURL, expectedModelSHA256: network.weightsSHA256)
+        let settings = try EngineSettings.parse(vocab.patchSettings)
+        self.vocabulary = vocab
+        self.vocabularyURL = vocabURL
+        self.extractor = try FeatureExtractor(network: network, patchOptions: settings.patch, global: settings.global)
+        self.whitening = try? PCAWhitening(contentsOf: Self.whiteningURL(for: vocabURL))
+        let identity = IndexIdentity(vocabularyID: try Self.vocabularyID(vocabURL), modelSHA256: network.weightsSHA256)
+        let exists = FileManager.default.fileExists(atPath: directory.appendingPathComponent("data.mdb").path)
+        if !exists && create {
+            let meta = IndexMeta(identity: identity, patchSettings: vocab.patchSettings, layerKeys: vocab.layers.map(\.key),
+                                 signatureWords: vocab.layers.first.map { $0.hamming.bits / 64 } ?? 2)
+            store = try IndexStore.create(at: directory, meta: meta)
+            try vocabURL.standardizedFileURL.path.write(to: directory.appendingPathComponent(Self.vocabularyPathFile),
+                                                        atomically: true, encoding: .utf8)
+        } else {
+            store = try IndexStore.open(at: directory, expecting: identity, options: IndexStoreOptions(readOnly: readOnly))
+        }
+    }
+
+    /// Where the global-descriptor whitening trained with a vocabulary lives.
+    public static func whiteningURL(for vocabulary: URL) -> URL { vocabulary.appendingPathExtension("whiten") }
+
+    /// The vocabulary's identity: its trailing 64-bit checksum, in hex.
+    static func vocabularyID(_ url: URL) throws -> String {
+        let h = try FileHandle(forReadingFrom: url)
+        defer { try? h.close() }
+        let end = try h.seekToEnd()
+        try h.seek(toOffset: end >= 8 ? end - 8 : 0)
+        let tail = h.readDataToEndOfFile()
+        return tail.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Quantises one extracted image for the database side (single assignment, MOF §2)
+    /// and computes its per-layer norms (Fusion's `imageNorm`).
+    public func databaseEntry(_ x: ExtractedImage) -> NewImage {
+        var layers: [QuantizedLayer] = []
+        var norms: [Float] = []
+        for lv in vocabulary.layers {
+            let q = lv.assign(x.descriptors.layers[lv.key]!, k: 1)
+            layers.append(q)
+            norms.append(imageNorm(q, idf: lv.idf))
+        }
+        return NewImage(path: x.path, contentHash: x.contentHash, width: x.width, height: x.height,
+                        norms: norms, globalDescriptor: x.global, layers: layers)
+    }
+
+    /// Adds images (files or folders, recursively). Files already indexed (same path and
+    /// content, or same content elsewhere) are skipped; unreadable ones are reported, never fatal.
+    /// Each batch of `batchSize` images is one LMDB transaction: a killed run leaves whole images.
+    public func add(_ paths: [String], showProgress: Bool = true,
+                    features: ((String) throws -> ExtractedImage)? = nil) throws -> AddReport {
+        let files = ImageFiles.collect(paths)
+        var report = AddReport()
+        let start = Date()
+        let bar = ProgressBar("indexing", total: files.count, enabled: showProgress)
+        var batch: [NewImage] = []
+        func flush() throws {
+            guard !batch.isEmpty else { return }
+            let t = Date()
+            let outcomes = try store.add(batch)
+            report.writeSeconds += Date().timeIntervalSince(t)
+            for (img, o) in zip(batch, outcomes) {
+                if case .added = o { report.added.append(img.path) } else { report.alreadyIndexed.append(img.path) }
+            }
+            batch.removeAll()
+        }
+        for path in files {
+            defer { bar.advance() }
+            if let existing = try store.image(path: path) {
+                // Same path: skip when unchanged, otherwise replace.
+                if let data = try? Data(contentsOf: URL(fileURLWithPath: path)), SHA256.hex(data) == existing.contentHash {
+                    report.alreadyIndexed.append(path); continue
+                }
+                _ = try store.remove(paths: [path])
+            }
+            do {
+                let x = try features?(path) ?? extractor.extract(path)
+                report.decodeSeconds += x.decodeSeconds
+                report.networkSeconds += x.networkSeconds
+                if try store.contains(contentHash: x.contentHash) != nil { report.alreadyIndexed.append(path); continue }
+                let t = Date()
+                batch.append(databaseEntry(x))
+                report.quantizeSeconds += Date().timeIntervalSince(t)
+                if batch.count >= batchSize { try flush() }
+            } catch let e as IndexError {
+                throw e
+            } catch {
+                report.failed.append((path, "\(error)"))
+                bar.message("skipped: \(error)")
+            }
+        }
+        try flush()
+        report.seconds = Date().timeIntervalSince(start)
+        return report
+    }
+
+    public func remove(_ paths: [String]) throws -> Int {
+        try store.remove(paths: paths.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
+    }
+}
