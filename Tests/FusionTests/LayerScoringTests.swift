@@ -136,7 +136,8 @@ final class LayerScoringTests: XCTestCase {
             l.add(layer: 0, image: ImageID(i), features: f)
         }
         let norms = dbFeatures.map { imageNorm(quantized($0.map { [$0] }), idf: idf) }
-        let qf: [[(UInt32, [UInt64])]] = (0..<6).map { _ in
+        // 20 features × 3 of 12 words: groups of 4+ assignments exercise the unrolled scan.
+        let qf: [[(UInt32, [UInt64])]] = (0..<20).map { _ in
             let ws = Array((0..<UInt32(vocab)).shuffled(using: &rng).prefix(3))
             return ws.map { ($0, bits(Int.random(in: 0...40, using: &rng))) }
         }
@@ -157,5 +158,15 @@ final class LayerScoringTests: XCTestCase {
             } } }
             XCTAssertEqual(Double(s[i]), raw / Double(qn * norms[i]), accuracy: 1e-5, "image \(i)")
         }
+    }
+
+    func testPopcount128() {
+        var rng = SeededGenerator(seed: 11)
+        for _ in 0..<1000 {
+            let a = rng.next() & rng.next(), b = rng.next() | rng.next()
+            XCTAssertEqual(popcount128(a, b), a.nonzeroBitCount + b.nonzeroBitCount)
+        }
+        XCTAssertEqual(popcount128(.max, .max), 128)
+        XCTAssertEqual(popcount128(0, 0), 0)
     }
 }
