@@ -1,0 +1,25 @@
+import COpenBLAS
+
+/// Small dense-vector helpers shared by global descriptors and reranking.
+enum VectorMath {
+    /// Scales `v` to unit L2 norm in place (a zero vector stays zero).
+    static func l2Normalize(_ v: inout [Float]) {
+        var s: Double = 0
+        for x in v { s += Double(x) * Double(x) }
+        guard s > 0 else { return }
+        let inv = Float(1 / s.squareRoot())
+        for i in v.indices { v[i] *= inv }
+    }
+
+    static func l2Normalized(_ v: [Float]) -> [Float] { var w = v; l2Normalize(&w); return w }
+
+    /// Dot product of `a` with row `r` of the row-major `m` (cols = a.count).
+    static func dot(_ a: [Float], _ m: [Float], row r: Int) -> Float {
+        let d = a.count
+        return a.withUnsafeBufferPointer { pa in
+            m.withUnsafeBufferPointer { pm in
+                cblas_sdot(Int32(d), pa.baseAddress, 1, pm.baseAddress! + r * d, 1)
+            }
+        }
+    }
+}

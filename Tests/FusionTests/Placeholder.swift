@@ -1,2 +1,0 @@
-import XCTest
-final class PlaceholderFusionTests: XCTestCase { func testNothing() {} }
