@@ -1,3 +1,4 @@
+import TesseraCore
 import Foundation
 
 /// Global pooling of a whole-image conv map into one descriptor (METHOD.md §5).

@@ -1,3 +1,4 @@
+import TesseraCore
 /// How per-layer scores are weighted in late fusion (MOF eq. 8 summed over layers).
 public enum FusionRule: Sendable, Equatable {
     /// S = Σ_l w_l · S_l with the given weights (one per layer; equal weights = MOF's plain sum).

@@ -1,3 +1,4 @@
+import TesseraCore
 /// Problems detected while scoring a query against inverted lists.
 public enum ScoringError: Error, Equatable, CustomStringConvertible {
     /// The query's signatures and the index's postings have different widths (in 64-bit words).

@@ -1,3 +1,4 @@
+import TesseraCore
 /// Parameters of per-layer scoring (MOF §4, eq. 3–8).
 ///
 /// Database features are single-assigned (k = 1, done at index time); the query's

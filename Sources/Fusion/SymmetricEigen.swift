@@ -1,3 +1,4 @@
+import TesseraCore
 import Foundation
 import COpenBLAS
 

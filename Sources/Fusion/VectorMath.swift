@@ -1,3 +1,4 @@
+import TesseraCore
 import COpenBLAS
 
 /// Small dense-vector helpers shared by global descriptors and reranking.
