@@ -23,6 +23,9 @@ public struct ExtractedImage: Sendable {
     public var descriptors: PatchDescriptors
     /// L2-normalised global descriptor.
     public var global: [Float]
+    /// Further global descriptors of the same map (single scale), when the extractor was asked
+    /// for them (`FeatureExtractor.alsoPool`): benchmarks compare poolings without re-running the CNN.
+    public var otherGlobals: [GlobalPooling: [Float]] = [:]
     /// Seconds spent decoding and in the network.
     public var decodeSeconds: Double
     public var networkSeconds: Double
@@ -33,6 +36,8 @@ public struct ExtractedImage: Sendable {
 public final class FeatureExtractor: @unchecked Sendable {
     public let patches: PatchExtractor
     public let global: GlobalDescriptorOptions
+    /// Extra poolings computed for `ExtractedImage.otherGlobals`.
+    public var alsoPool: [GlobalPooling] = []
     public var network: EfficientNetLite { patches.network }
 
     public init(network: EfficientNetLite, patchOptions: PatchOptions, global: GlobalDescriptorOptions = GlobalDescriptorOptions()) throws {
@@ -59,8 +64,11 @@ public final class FeatureExtractor: @unchecked Sendable {
             maps.append(network.forward(FeatureMap(networkInputFrom: scaled), taps: [.head])[.head]!)
         }
         let g = try GlobalDescriptor.describe(scales: maps, pooling: global.pooling)
+        var others: [GlobalPooling: [Float]] = [:]
+        for p in alsoPool { others[p] = try GlobalDescriptor.describe(d.headMap, pooling: p) }
         let t2 = Date()
         return ExtractedImage(path: path, contentHash: hash, width: image.width, height: image.height, descriptors: d,
-                              global: g, decodeSeconds: t1.timeIntervalSince(t0), networkSeconds: t2.timeIntervalSince(t1))
+                              global: g, otherGlobals: others,
+                              decodeSeconds: t1.timeIntervalSince(t0), networkSeconds: t2.timeIntervalSince(t1))
     }
 }

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import Fusion
+import TesseraCore
+import TesseraEngine
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "End-to-end benchmarks: train, index, query, evaluate, time.",
+        subcommands: [BenchUKBench.self, BenchHolidays.self, BenchCustom.self])
+}
+
+/// Everything a benchmark run takes besides its dataset.
+struct BenchFlags: ParsableArguments {
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var patch: PatchFlags
+    @OptionGroup var scoring: ScoringFlags
+    @Option(help: "Images to index and query (folder).") var images: String
+    @Option(help: "Training images for the vocabulary and whitening (folder, disjoint from --images).") var train: String
+    @Option(help: "Visual words per layer.") var words = 20_000
+    @Option(help: "PCA dimension before clustering (0 = none).") var pca = 128
+    @Option(help: "k-means iterations.") var iterations = 10
+    @Option(help: "Hamming-embedding bits.") var heBits = 128
+    @Option(help: "Seed.") var seed: UInt64 = 42
+    @Option(help: "Global descriptor used for reranking.") var global: GlobalPooling = .gem
+    @Option(help: "Write the report as JSON.") var json: String?
+    @Option(help: "Write an HTML page: the table and the worst queries with their results.") var html: String?
+    @Flag(help: "No progress bars.") var quiet = false
+
+    func options(_ dataset: BenchmarkDataset) throws -> BenchmarkOptions {
+        var o = BenchmarkOptions(dataset: dataset, images: images, train: train)
+        o.modelPath = modelOptions.model
+        o.settings.patch = try patch.options()
+        o.settings.global.pooling = global
+        o.vocabulary.train.words = words
+        o.vocabulary.train.pcaDims = pca
+        o.vocabulary.train.iterations = iterations
+        o.vocabulary.train.heBits = heBits
+        o.vocabulary.train.seed = seed
+        scoring.apply(to: &o.query)
+        o.showProgress = !quiet
+        return o
+    }
+
+    func run(_ dataset: BenchmarkDataset) throws {
+        let (report, rankings, paths) = try Benchmark(options: try options(dataset)).run()
+        print(BenchmarkFormatter.text(report))
+        if let json {
+            let e = JSONEncoder(); e.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try e.encode(report).write(to: URL(fileURLWithPath: json))
+        }
+        if let html {
+            try BenchmarkFormatter.html(report, rankings: rankings, paths: paths).write(toFile: html, atomically: true, encoding: .utf8)
+        }
+    }
+}
+
+struct BenchUKBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ukbench", abstract: "UKBench NS-score (groups of 4 consecutive ukbenchNNNNN.jpg).")
+    @OptionGroup var flags: BenchFlags
+    func run() throws { try flags.run(.ukbench) }
+}
+
+struct BenchHolidays: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "holidays", abstract: "INRIA Holidays mAP (series = id / 100, query = id % 100 == 0).")
+    @OptionGroup var flags: BenchFlags
+    func run() throws { try flags.run(.holidays) }
+}
+
+struct BenchCustom: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "custom", abstract: "mAP on any collection with a ground-truth file (query<TAB>relevant<TAB>...).")
+    @OptionGroup var flags: BenchFlags
+    @Option(help: "Ground-truth file.") var groundTruth: String
+    func run() throws { try flags.run(.custom(URL(fileURLWithPath: groundTruth))) }
+}

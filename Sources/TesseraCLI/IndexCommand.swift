@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import Index
+import TesseraCore
+import TesseraEngine
+
+struct IndexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "index", abstract: "Build and maintain an index (LMDB inverted files).",
+        subcommands: [IndexAddCommand.self, IndexRemoveCommand.self, IndexListCommand.self,
+                      IndexStatsCommand.self, IndexCompactCommand.self])
+}
+
+struct IndexLocation: ParsableArguments {
+    @Option(help: "Index directory.") var index: String
+    var url: URL { URL(fileURLWithPath: index) }
+}
+
+struct IndexAddCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add",
+        abstract: "Add images (files or folders, recursively); creates the index on first use.",
+        discussion: "Exit status 1 when any image could not be read (those are skipped and listed); images already indexed are not failures.")
+    @OptionGroup var location: IndexLocation
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "Vocabulary file (required when creating the index).") var vocab: String?
+    @Option(help: "Images per write transaction.") var batch = 16
+    @Argument(help: "Images or folders.") var paths: [String]
+
+    func run() throws {
+        let idx = try SearchIndex(directory: location.url, vocabulary: vocab.map { URL(fileURLWithPath: $0) },
+                                  modelPath: modelOptions.model, create: true)
+        idx.batchSize = max(1, batch)
+        let r = try idx.add(paths)
+        let rate = r.seconds > 0 ? Double(r.added.count) / r.seconds : 0
+        print("added \(r.added.count), already indexed \(r.alreadyIndexed.count), failed \(r.failed.count) in \(String(format: "%.1f", r.seconds)) s (\(String(format: "%.2f", rate)) images/s)")
+        for f in r.failed { print("  failed: \(f.reason)") }
+        if !r.failed.isEmpty { throw ExitCode(1) }
+    }
+}
+
+struct IndexRemoveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove images by path.")
+    @OptionGroup var location: IndexLocation
+    @Argument(help: "Paths as indexed.") var paths: [String]
+
+    func run() throws {
+        let store = try IndexStore.open(at: location.url, expecting: nil)
+        let n = try store.remove(paths: paths.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
+        print("removed \(n) of \(paths.count)")
+    }
+}
+
+struct IndexListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List indexed images: id, size, path.")
+    @OptionGroup var location: IndexLocation
+
+    func run() throws {
+        let store = try IndexStore.open(at: location.url, expecting: nil, options: IndexStoreOptions(readOnly: true))
+        for r in try store.images() { print("\(r.id)\t\(r.width)x\(r.height)\t\(r.path)") }
+    }
+}
+
+struct IndexStatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Images, postings per layer, bytes per image, longest lists.")
+    @OptionGroup var location: IndexLocation
+
+    func run() throws {
+        let store = try IndexStore.open(at: location.url, expecting: nil, options: IndexStoreOptions(readOnly: true))
+        let s = try store.stats()
+        print("images: \(s.images)")
+        print("bytes on disk: \(s.fileBytes) (in use \(s.bytesInUse), \(String(format: "%.0f", s.bytesPerImage)) per image)")
+        for l in s.layers {
+            print("\(l.key): \(l.postings) postings, \(l.nonEmptyWords) non-empty words, longest lists: " +
+                  l.longestLists.map { "word \($0.word) (\($0.postings))" }.joined(separator: ", "))
+        }
+    }
+}
+
+struct IndexCompactCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "compact", abstract: "Write a compacted copy of the index.")
+    @OptionGroup var location: IndexLocation
+    @Option(help: "Destination directory (must not exist or be empty).") var out: String
+
+    func run() throws {
+        let store = try IndexStore.open(at: location.url, expecting: nil, options: IndexStoreOptions(readOnly: true))
+        let dest = URL(fileURLWithPath: out)
+        try store.compact(to: dest)
+        let side = location.url.appendingPathComponent("vocabulary.path")
+        if FileManager.default.fileExists(atPath: side.path) {
+            try? FileManager.default.copyItem(at: side, to: dest.appendingPathComponent("vocabulary.path"))
+        }
+        print("compacted copy written to \(out)")
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import Fusion
+import TesseraCore
+import TesseraEngine
+
+/// Scoring flags shared by `query` and `bench`.
+struct ScoringFlags: ParsableArguments {
+    @Option(help: "Words per query descriptor (multiple assignment).") var ma = 3
+    @Flag(help: "Plain BoW: no Hamming embedding (MOF eq. 3).") var noHe = false
+    @Option(help: "Hamming threshold d_t (default 52 for 128 bits).") var hammingThreshold: Int?
+    @Option(help: "Hamming weight σ (default 30 for 128 bits).") var sigma: Float?
+    @Flag(help: "Do not rerank with the global descriptor.") var noRerank = false
+    @Option(help: "Rerank depth K.") var rerankDepth = 100
+    @Option(help: "Weight β of the global cosine when reranking.") var rerankBeta: Float = 0.5
+    @Flag(help: "Query-adaptive late fusion (Zheng et al. 2015) instead of equal weights.") var adaptiveFusion = false
+    @Flag(help: "Rank by the global descriptor only (exhaustive cosine).") var globalOnly = false
+
+    func apply(to o: inout QueryOptions) {
+        o.multipleAssignment = ma
+        o.scoring = ScoringOptions(hammingEmbedding: !noHe, hammingThreshold: hammingThreshold, sigma: sigma)
+        o.rerank = !noRerank
+        o.rerankOptions = RerankOptions(beta: rerankBeta, depth: rerankDepth)
+        if adaptiveFusion { o.fusion = .queryAdaptive(topM: 100) }
+        o.globalOnly = globalOnly
+    }
+}
+
+struct QueryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "query", abstract: "Rank the indexed images for query images.")
+    @OptionGroup var location: IndexLocation
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var scoring: ScoringFlags
+    @Option(help: "Vocabulary (default: the one the index was built with).") var vocab: String?
+    @Option(help: "Results per query.") var top = 10
+    @Option(help: "Layers to score, comma-separated keys (default: all).") var layers: String?
+    @Flag(help: "JSON output for programs.") var json = false
+    @Option(help: "Also write a self-contained HTML page with thumbnails.") var html: String?
+    @Flag(help: "Per-query timing breakdown.") var verbose = false
+    @Argument(help: "Query images.") var images: [String]
+
+    func run() throws {
+        let idx = try SearchIndex(directory: location.url, vocabulary: vocab.map { URL(fileURLWithPath: $0) },
+                                  modelPath: modelOptions.model, readOnly: true)
+        var o = QueryOptions()
+        o.top = top
+        scoring.apply(to: &o)
+        if let layers {
+            let keys = idx.vocabulary.layers.map { $0.key.description }
+            o.layers = try layers.split(separator: ",").map { name in
+                guard let i = keys.firstIndex(of: String(name)) else {
+                    throw ValidationError("layer \(name) is not in the vocabulary (\(keys.joined(separator: ", ")))")
+                }
+                return i
+            }
+        }
+        var results: [QueryResult] = []
+        var failed = 0
+        try idx.withSearchContext { ctx, searcher in
+            for path in images {
+                do {
+                    let x = try idx.extractor.extract(URL(fileURLWithPath: path).standardizedFileURL.path)
+                    results.append(try searcher.search(x, context: ctx, options: o))
+                } catch {
+                    failed += 1
+                    FileHandle.standardError.write("skipped: \(error)\n".data(using: .utf8)!)
+                }
+            }
+        }
+        if json {
+            print(QueryReport.json(results))
+        } else {
+            for r in results { print(QueryReport.table(r, verbose: verbose)) }
+        }
+        if let html {
+            try QueryReport.html(results, title: "Tessera query").write(toFile: html, atomically: true, encoding: .utf8)
+            FileHandle.standardError.write("wrote \(html)\n".data(using: .utf8)!)
+        }
+        if failed > 0 { throw ExitCode(1) }
+    }
+}
