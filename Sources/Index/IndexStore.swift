@@ -85,7 +85,7 @@ public final class IndexStore: @unchecked Sendable {
         }
         // Named-database handles must be opened in a transaction that commits (or a read txn when read-only).
         let dbs = options.readOnly
-            ? try env.read { try IndexDatabases($0, layers: meta.layerKeys.count, create: false) }
+            ? try env.read(commit: true) { try IndexDatabases($0, layers: meta.layerKeys.count, create: false) }
             : try env.write { try IndexDatabases($0, layers: meta.layerKeys.count, create: false) }
         return IndexStore(directory: directory, meta: meta, options: options, env: env, dbs: dbs, writerLock: lock)
     }

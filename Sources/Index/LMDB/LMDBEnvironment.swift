@@ -58,15 +58,22 @@ final class LMDBEnvironment: @unchecked Sendable {
         return info.me_last_pgno
     }
 
-    /// Runs `body` in a read-only transaction (a consistent MVCC snapshot).
-    func read<R>(_ body: (LMDBTransaction) throws -> R) throws -> R {
+    /// Runs `body` in a read-only transaction (a consistent MVCC snapshot),
+    /// aborted on return. With `commit`, it is committed instead, which keeps
+    /// database handles opened in it (needed when the environment is read-only).
+    func read<R>(commit: Bool = false, _ body: (LMDBTransaction) throws -> R) throws -> R {
         let txn = try begin(flags: UInt32(MDB_RDONLY))
         lock.withLock { activeReaders += 1 }
-        defer {
+        defer { lock.withLock { activeReaders -= 1 } }
+        let result: R
+        do {
+            result = try body(LMDBTransaction(handle: txn, environment: self))
+        } catch {
             mdb_txn_abort(txn)
-            lock.withLock { activeReaders -= 1 }
+            throw error
         }
-        return try body(LMDBTransaction(handle: txn, environment: self))
+        if commit { try lmdbCheck(mdb_txn_commit(txn), "txn_commit(read)") } else { mdb_txn_abort(txn) }
+        return result
     }
 
     /// Runs `body` in a write transaction: commit on return, abort on throw.
