@@ -43,7 +43,7 @@ public final class MemoryInvertedLists: InvertedListsReader {
             let runs = PostingRuns([(id: id, postings: postings)], signatureWords: signatureWords)
             for run in runs.runs {
                 let new = runs.records[(run.start * stride)..<((run.start + run.count) * stride)]
-                lists[l][run.word, default: []] = merge(lists[l][run.word] ?? [], Array(new))
+                merge(new, into: &lists[l][run.word, default: []])
             }
         }
         imageWords[id] = perLayerWords
@@ -85,16 +85,18 @@ public final class MemoryInvertedLists: InvertedListsReader {
         return try list.withUnsafeBytes { try body(PostingList(bytes: $0, signatureWords: signatureWords)) }
     }
 
-    /// Merges two sorted, repeat-free record sequences (memcmp order), dropping repeats.
-    private func merge(_ a: [UInt8], _ b: [UInt8]) -> [UInt8] {
-        if a.isEmpty { return b }
+    /// Merges sorted, repeat-free records `b` into the sorted, repeat-free list `a` (memcmp order), dropping repeats.
+    private func merge(_ b: ArraySlice<UInt8>, into a: inout [UInt8]) {
         let s = stride
-        return a.withUnsafeBytes { pa in
+        // Fast path, in place: everything new sorts after the existing list (ids grow).
+        let appends = a.isEmpty || a.withUnsafeBytes { pa in
+            b.withUnsafeBytes { pb in memcmp(pa.baseAddress! + pa.count - s, pb.baseAddress!, s) < 0 }
+        }
+        if appends { a.append(contentsOf: b); return }
+        a = a.withUnsafeBytes { pa in
             b.withUnsafeBytes { pb in
-                // Fast path: everything new sorts after the existing list (ids grow).
-                if memcmp(pa.baseAddress! + pa.count - s, pb.baseAddress!, s) < 0 { return a + b }
                 var out = [UInt8]()
-                out.reserveCapacity(a.count + b.count)
+                out.reserveCapacity(pa.count + pb.count)
                 var i = 0, j = 0
                 while i < pa.count || j < pb.count {
                     let c: Int32

@@ -45,6 +45,14 @@ final class BackendEquivalenceTests: XCTestCase {
         }
     }
 
+    func testMemoryListsDoNotDependOnInsertionOrder() throws {
+        let images = (0..<12).map { Synthetic.image($0, seed: 21) }
+        let inOrder = try memory(images.enumerated().map { (ImageID($0.offset), $0.element) })
+        let shuffled = try memory([5, 0, 11, 3, 1, 2, 10, 4, 9, 6, 8, 7].map { (ImageID($0), images[$0]) })
+        XCTAssertEqual(try Synthetic.dump(shuffled), try Synthetic.dump(inOrder))
+        XCTAssertThrowsError(try shuffled.add(id: 3, layers: images[3].layers))
+    }
+
     func testPostingListsAreSortedAndCountDistinctSignatures() throws {
         let store = try IndexStore.create(at: tempDir(), meta: Synthetic.meta())
         let images = (0..<10).map { Synthetic.image($0, seed: 5) }

@@ -69,14 +69,24 @@ struct LMDBCursor {
     }
 
     /// Stores `count` fixed-size records of `stride` bytes each, contiguous at
-    /// `records`, as duplicates of `key` in one call (`MDB_MULTIPLE`).
+    /// `records` and sorted, as duplicates of `key` in one call (`MDB_MULTIPLE`).
+    ///
+    /// When the records all sort after the key's existing duplicates (the usual
+    /// case: new images get larger ids) they are appended with `MDB_APPENDDUP`,
+    /// which splits full pages at the end instead of in the middle, so pages
+    /// stay full rather than half full. Otherwise they are inserted normally.
     func putMultiple(key: UnsafeRawBufferPointer, records: UnsafeRawPointer, stride: Int, count: Int) throws {
-        var kv = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
-        var vals = (MDB_val(mv_size: stride, mv_data: UnsafeMutableRawPointer(mutating: records)),
-                    MDB_val(mv_size: count, mv_data: nil))
-        let rc = withUnsafeMutablePointer(to: &vals) { p in
-            p.withMemoryRebound(to: MDB_val.self, capacity: 2) { mdb_cursor_put(handle, &kv, $0, UInt32(MDB_MULTIPLE)) }
+        func put(_ flags: UInt32) -> Int32 {
+            var kv = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+            var vals = (MDB_val(mv_size: stride, mv_data: UnsafeMutableRawPointer(mutating: records)),
+                        MDB_val(mv_size: count, mv_data: nil))
+            return withUnsafeMutablePointer(to: &vals) { p in
+                p.withMemoryRebound(to: MDB_val.self, capacity: 2) { mdb_cursor_put(handle, &kv, $0, flags) }
+            }
         }
+        var rc = put(UInt32(MDB_MULTIPLE) | UInt32(MDB_APPENDDUP))
+        // MDB_KEYEXIST: the first record does not sort after the last stored one (nothing was written).
+        if rc == MDB_KEYEXIST { rc = put(UInt32(MDB_MULTIPLE)) }
         try lmdbCheck(rc, "cursor_put(multiple, \(count) records)")
     }
 }
