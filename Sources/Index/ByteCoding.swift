@@ -13,6 +13,12 @@ struct ByteWriter {
         u32(UInt32(v.count))
         for x in v { f32(x) }
     }
+    /// LEB128: 7 bits per byte, low bits first, high bit set on all but the last byte.
+    mutating func varint(_ v: UInt32) {
+        var x = v
+        while x >= 0x80 { bytes.append(UInt8(x & 0x7F) | 0x80); x >>= 7 }
+        bytes.append(UInt8(x))
+    }
 }
 
 /// Reads what `ByteWriter` wrote, throwing `IndexError.corrupt` instead of reading past the end.
@@ -47,6 +53,17 @@ struct ByteReader {
         out.reserveCapacity(n)
         for _ in 0..<n { out.append(try f32()) }
         return out
+    }
+    mutating func varint() throws -> UInt32 {
+        var v: UInt32 = 0
+        for shift in Swift.stride(from: 0, through: 28, by: 7) {
+            try need(1)
+            let b = bytes[offset]
+            offset += 1
+            v |= UInt32(b & 0x7F) << UInt32(shift)
+            if b & 0x80 == 0 { return v }
+        }
+        throw IndexError.corrupt("\(what): varint longer than 5 bytes at byte \(offset)")
     }
     mutating func u32s(count n: Int) throws -> [UInt32] {
         try need(4 * n)

@@ -11,7 +11,8 @@ struct IndexDatabases {
     let paths: LMDBDatabase
     /// Content hash (UTF-8) → big-endian `ImageID`.
     let hashes: LMDBDatabase
-    /// Big-endian `ImageID` → per layer: `u32` count + that many `u32` distinct words (little-endian).
+    /// Big-endian `ImageID` → per layer: varint count + the distinct words ascending, as varint
+    /// deltas (first word, then differences): ~2 bytes per word instead of 4.
     let imageWords: LMDBDatabase
     /// `inv.<layer>`: big-endian word → sorted fixed-size postings (`MDB_DUPSORT | MDB_DUPFIXED`).
     let inverted: [LMDBDatabase]
@@ -40,17 +41,26 @@ struct IndexDatabases {
 
     static func hashKey(_ hash: String, maxKeySize: Int) -> [UInt8] { pathKey(hash, maxKeySize: maxKeySize) }
 
+    /// Encodes each layer's distinct ascending words as a varint count + varint deltas.
     static func encodeWords(_ perLayer: [[UInt32]]) -> [UInt8] {
         var w = ByteWriter()
         for words in perLayer {
-            w.u32(UInt32(words.count))
-            for x in words { w.u32(x) }
+            w.varint(UInt32(words.count))
+            var previous: UInt32 = 0
+            for x in words { w.varint(x &- previous); previous = x }
         }
         return w.bytes
     }
 
     static func decodeWords(_ bytes: UnsafeRawBufferPointer, layers: Int, id: ImageID) throws -> [[UInt32]] {
         var r = ByteReader(bytes, what: "word list of image \(id)")
-        return try (0..<layers).map { _ in try r.u32s(count: Int(try r.u32())) }
+        return try (0..<layers).map { _ in
+            let n = Int(try r.varint())
+            guard n <= bytes.count else { throw IndexError.corrupt("word list of image \(id): \(n) words") }
+            var out = [UInt32](), previous: UInt32 = 0
+            out.reserveCapacity(n)
+            for _ in 0..<n { previous &+= try r.varint(); out.append(previous) }
+            return out
+        }
     }
 }

@@ -128,11 +128,11 @@ public final class IndexStore: @unchecked Sendable {
             let id = next
             next += 1
             let idKey = bigEndianKey(id)
-            try txn.put(dbs.images, key: idKey, value: image.record(id: id).encoded())
+            try txn.put(dbs.images, key: idKey, value: image.record(id: id).encoded(), append: true)
             try txn.put(dbs.paths, key: pathKey, value: idKey)
             try txn.put(dbs.hashes, key: hashKey, value: idKey)
             try txn.put(dbs.imageWords, key: idKey,
-                        value: IndexDatabases.encodeWords(postings[n].map(\.distinctWords)))
+                        value: IndexDatabases.encodeWords(postings[n].map(\.distinctWords)), append: true)
             inBatch[image.contentHash] = id
             added.append((n, id))
             outcomes.append(.added(id))

@@ -26,3 +26,16 @@ final class LMDBLayerTests: XCTestCase {
         }) { XCTAssertTrue(($0 as? LMDBError)?.isMapFull == true, "\($0)") }
     }
 }
+
+final class WordListCodingTests: XCTestCase {
+    func testWordListsRoundTripAndRejectTruncation() throws {
+        let lists: [[UInt32]] = [[0, 1, 127, 128, 16_383, 16_384, UInt32.max], [], [5]]
+        let bytes = IndexDatabases.encodeWords(lists)
+        // Hand count: layer 0 = 1 (count) + 1+1+1+1+2+1+5 (deltas 0,1,126,1,16255,1,4294950911); layers 1, 2 = 1, 2.
+        XCTAssertEqual(bytes.count, 1 + 12 + 1 + 2)
+        XCTAssertEqual(try bytes.withUnsafeBytes { try IndexDatabases.decodeWords($0, layers: 3, id: 0) }, lists)
+        XCTAssertThrowsError(try bytes.dropLast().withUnsafeBytes { try IndexDatabases.decodeWords($0, layers: 3, id: 0) }) {
+            guard case .corrupt = $0 as? IndexError else { return XCTFail("\($0)") }
+        }
+    }
+}

@@ -47,12 +47,17 @@ struct LMDBTransaction {
         try withValue(db, key: key) { $0.map { Array($0) } }
     }
 
-    func put(_ db: LMDBDatabase, key: [UInt8], value: [UInt8]) throws {
+    /// Stores `value` under `key`. With `append`, a key that sorts after every
+    /// stored key is appended (`MDB_APPEND`: full pages instead of half-full
+    /// ones on ascending inserts); any other key is inserted normally.
+    func put(_ db: LMDBDatabase, key: [UInt8], value: [UInt8], append: Bool = false) throws {
         try key.withUnsafeBytes { k in
             try value.withUnsafeBytes { v in
                 var kv = MDB_val(mv_size: k.count, mv_data: UnsafeMutableRawPointer(mutating: k.baseAddress))
                 var dv = MDB_val(mv_size: v.count, mv_data: UnsafeMutableRawPointer(mutating: v.baseAddress))
-                try lmdbCheck(mdb_put(handle, db.dbi, &kv, &dv, 0), "put")
+                var rc = mdb_put(handle, db.dbi, &kv, &dv, append ? UInt32(MDB_APPEND) : 0)
+                if append && rc == MDB_KEYEXIST { rc = mdb_put(handle, db.dbi, &kv, &dv, 0) }
+                try lmdbCheck(rc, "put")
             }
         }
     }
