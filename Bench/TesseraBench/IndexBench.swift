@@ -1,1 +1,284 @@
-func runIndexBench(_ args: [String]) throws { print("not yet") }
+// tessera-bench index [--images N] [--words K] [--per-image D] [--zipf S] [--query-words Q]
+//                     [--queries R] [--batch B] [--dir PATH] [--memory] [--keep]
+// Builds a synthetic index (Zipf-like word frequencies, random 128-bit signatures,
+// no CNN) and measures size on disk, build time and posting-scan throughput
+// against this machine's memory bandwidth.
+import Foundation
+import Index
+import TesseraCore
+
+private struct IndexBenchOptions {
+    var images = 100_000          // images to index
+    var words = 20_000            // vocabulary size per layer
+    var layers = 3                // inverted files
+    var perImage = 120            // descriptors per image per layer (k = 1 on the database side)
+    var zipf = 0.8                // Zipf exponent of word frequencies (rank r has weight r^-s)
+    var queryWords = 400          // distinct words scanned per layer and query
+    var queries = 5               // queries timed
+    var batch = 1_000             // images per write transaction
+    var dir: String? = nil        // index directory (default: a fresh temp directory)
+    var memory = false            // also build MemoryInvertedLists and scan it
+    var keep = false              // keep the index directory afterwards
+
+    init(_ args: [String]) throws {
+        var i = 0
+        func value() throws -> String {
+            i += 1
+            guard i < args.count else { throw BenchError("missing value for \(args[i - 1])") }
+            return args[i]
+        }
+        func int() throws -> Int {
+            let v = try value()
+            guard let n = Int(v), n > 0 else { throw BenchError("\(args[i - 1]) needs a positive integer, got \(v)") }
+            return n
+        }
+        while i < args.count {
+            switch args[i] {
+            case "--images": images = try int()
+            case "--words": words = try int()
+            case "--per-image": perImage = try int()
+            case "--zipf": guard let s = Double(try value()), s >= 0 else { throw BenchError("--zipf needs a number >= 0") }; zipf = s
+            case "--query-words": queryWords = try int()
+            case "--queries": queries = try int()
+            case "--batch": batch = try int()
+            case "--dir": dir = try value()
+            case "--memory": memory = true
+            case "--keep": keep = true
+            default: throw BenchError("unknown option \(args[i])")
+            }
+            i += 1
+        }
+        guard queryWords <= words else { throw BenchError("--query-words exceeds --words") }
+    }
+}
+
+private struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// Samples word ranks with P(r) ∝ (r + 1)^-s, then maps ranks to word ids by a fixed permutation.
+private struct ZipfWords {
+    let cdf: [Double]
+    let wordOfRank: [UInt32]
+    init(words: Int, exponent: Double, rng: inout SeededGenerator) {
+        var c = [Double](), total = 0.0
+        c.reserveCapacity(words)
+        for r in 0..<words { total += pow(Double(r + 1), -exponent); c.append(total) }
+        cdf = c.map { $0 / total }
+        wordOfRank = (0..<UInt32(words)).shuffled(using: &rng)
+    }
+    func sample(_ rng: inout SeededGenerator) -> UInt32 {
+        let u = Double(rng.next() >> 11) * 0x1p-53
+        var lo = 0, hi = cdf.count - 1
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if cdf[mid] < u { lo = mid + 1 } else { hi = mid }
+        }
+        return wordOfRank[lo]
+    }
+}
+
+private func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+
+/// Sums a 1 GiB buffer of UInt64 (best of 3), on one thread and on all cores: GB/s.
+private func memoryBandwidth() -> (single: Double, all: Double) {
+    let count = (1 << 30) / 8
+    let buffer = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: count)
+    defer { buffer.deallocate() }
+    for i in 0..<count { buffer[i] = UInt64(i) }
+    func sum(_ range: Range<Int>) -> UInt64 {
+        var a: UInt64 = 0, b: UInt64 = 0, c: UInt64 = 0, d: UInt64 = 0
+        var i = range.lowerBound
+        while i + 4 <= range.upperBound {
+            a &+= buffer[i]; b &+= buffer[i + 1]; c &+= buffer[i + 2]; d &+= buffer[i + 3]; i += 4
+        }
+        while i < range.upperBound { a &+= buffer[i]; i += 1 }
+        return a &+ b &+ c &+ d
+    }
+    var bestSingle = Double.infinity, bestAll = Double.infinity
+    var sink: UInt64 = 0
+    let threads = ProcessInfo.processInfo.activeProcessorCount
+    for _ in 0..<3 {
+        var t = now()
+        sink &+= sum(0..<count)
+        bestSingle = min(bestSingle, now() - t)
+        t = now()
+        let partial = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: threads)
+        DispatchQueue.concurrentPerform(iterations: threads) { k in
+            partial[k] = sum((count * k / threads)..<(count * (k + 1) / threads))
+        }
+        sink &+= partial.reduce(0, &+)
+        partial.deallocate()
+        bestAll = min(bestAll, now() - t)
+    }
+    if sink == 42 { print("") }
+    return (Double(1 << 30) / bestSingle / 1e9, Double(1 << 30) / bestAll / 1e9)
+}
+
+/// One query: per layer, distinct words and one query signature (2 × UInt64) per word.
+private struct BenchQuery {
+    var words: [[UInt32]]
+    var signatures: [[(UInt64, UInt64)]]
+}
+
+/// The scoring inner loop: Hamming distance of each posting to the query
+/// signature (XOR + popcount), weight from a table (MOF eq. 6 shape), added
+/// into a dense score array indexed by image id.
+@inline(__always)
+private func scan(_ list: PostingList, _ q: (UInt64, UInt64), _ weights: UnsafePointer<Float>,
+                  _ scores: UnsafeMutablePointer<Float>) {
+    guard let base = list.bytes.baseAddress else { return }
+    let n = list.count
+    for i in 0..<n {
+        let p = base + i * 20
+        let id = Int(UInt32(bigEndian: p.loadUnaligned(as: UInt32.self)))
+        let s0 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt64.self))
+        let s1 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 12, as: UInt64.self))
+        let d = (s0 ^ q.0).nonzeroBitCount + (s1 ^ q.1).nonzeroBitCount
+        scores[id] += weights[d]
+    }
+}
+
+func runIndexBench(_ args: [String]) throws {
+    let o = try IndexBenchOptions(args)
+    let dir = URL(fileURLWithPath: o.dir ?? NSTemporaryDirectory() + "tessera-index-bench-\(o.images)-\(getpid())")
+    try? FileManager.default.removeItem(at: dir)
+    defer { if !o.keep { try? FileManager.default.removeItem(at: dir) } }
+
+    var rng = SeededGenerator(seed: 2016)
+    let vocab = (0..<o.layers).map { _ in ZipfWords(words: o.words, exponent: o.zipf, rng: &rng) }
+    let layerKeys = (0..<o.layers).map { LayerKey(layer: "synthetic\($0)", pooling: .max) }
+    let meta = IndexMeta(identity: IndexIdentity(vocabularyID: "bench", modelSHA256: "none"),
+                         patchSettings: "synthetic", layerKeys: layerKeys, signatureWords: 2)
+    let store = try IndexStore.create(at: dir, meta: meta)
+    let memory = o.memory ? MemoryInvertedLists(layerCount: o.layers, signatureWords: 2) : nil
+
+    print("## Index benchmark\n")
+    print("Synthetic index: \(o.images) images × \(o.layers) layers × \(o.perImage) descriptors, "
+        + "\(o.words) words per layer, Zipf exponent \(o.zipf), 128-bit signatures, batches of \(o.batch).\n")
+
+    // Build.
+    var genTime = 0.0, addTime = 0.0, memTime = 0.0
+    var n = 0
+    while n < o.images {
+        let count = min(o.batch, o.images - n)
+        var t = now()
+        let batch = (0..<count).map { j -> NewImage in
+            let layers = (0..<o.layers).map { l -> QuantizedLayer in
+                let words = (0..<o.perImage).map { _ in vocab[l].sample(&rng) }
+                let sigs = (0..<(2 * o.perImage)).map { _ in rng.next() }
+                return QuantizedLayer(count: o.perImage, k: 1, signatureWords: 2, words: words,
+                                      distances: [Float](repeating: 0, count: o.perImage), signatures: sigs)
+            }
+            return NewImage(path: "/synthetic/\(n + j).jpg", contentHash: "synthetic-\(n + j)", width: 640, height: 480,
+                            norms: [Float](repeating: 1, count: o.layers), layers: layers)
+        }
+        genTime += now() - t
+        t = now()
+        let outcomes = try store.add(batch)
+        addTime += now() - t
+        if let memory {
+            t = now()
+            for (img, out) in zip(batch, outcomes) { try memory.add(id: out.id, layers: img.layers) }
+            memTime += now() - t
+        }
+        n += count
+    }
+    let stats = try store.stats()
+    let postings = stats.layers.reduce(0) { $0 + $1.postings }
+    let mib = { (b: Int) in String(format: "%.1f MiB", Double(b) / 1048576) }
+    print("| build | value |")
+    print("|---|---|")
+    print("| images | \(stats.images) |")
+    print("| postings (all layers) | \(postings) (\(String(format: "%.1f", Double(postings) / Double(stats.images))) per image) |")
+    print("| synthetic data generation | \(String(format: "%.1f s", genTime)) |")
+    print("| LMDB add (one write txn per batch) | \(String(format: "%.1f s, %.0f images/s, %.2f M postings/s", addTime, Double(stats.images) / addTime, Double(postings) / addTime / 1e6)) |")
+    if o.memory { print("| MemoryInvertedLists add | \(String(format: "%.1f s", memTime)) |") }
+    print("| bytes in use | \(mib(stats.bytesInUse)) (\(String(format: "%.0f", stats.bytesPerImage)) B per image) |")
+    print("| raw posting bytes | \(mib(postings * 20)) (\(String(format: "%.0f", Double(postings * 20) / Double(stats.images))) B per image) |")
+    print("| data.mdb file size | \(mib(stats.fileBytes)) |")
+    for l in stats.layers {
+        let longest = l.longestLists.map { "\($0.postings)" }.joined(separator: ", ")
+        print("| \(l.key): non-empty words / longest lists | \(l.nonEmptyWords) / \(longest) |")
+    }
+    print("")
+
+    // Queries: distinct words per layer drawn from the same Zipf law (common words included, as in real queries).
+    let queries = (0..<o.queries).map { _ -> BenchQuery in
+        var words = [[UInt32]](), sigs = [[(UInt64, UInt64)]]()
+        for l in 0..<o.layers {
+            var seen = Set<UInt32>(), list = [UInt32]()
+            while list.count < o.queryWords { let w = vocab[l].sample(&rng); if seen.insert(w).inserted { list.append(w) } }
+            words.append(list.sorted())
+            sigs.append(list.map { _ in (rng.next(), rng.next()) })
+        }
+        return BenchQuery(words: words, signatures: sigs)
+    }
+    let bound = Int(stats.nextImageID)
+    let scores = UnsafeMutableBufferPointer<Float>.allocate(capacity: bound)
+    defer { scores.deallocate() }
+    var weights = [Float](repeating: 0, count: 129)
+    for d in 0..<52 { weights[d] = exp(-Float(d * d) / 900) }  // d_t = 52, σ = 30 (MOF eq. 5, 6)
+
+    func timeScans(_ name: String, _ run: (BenchQuery, UnsafePointer<Float>, UnsafeMutablePointer<Float>) throws -> Int) rethrows -> String {
+        var times = [Double](), scanned = 0
+        for q in queries {
+            scores.initialize(repeating: 0)
+            let t = now()
+            scanned = try weights.withUnsafeBufferPointer { try run(q, $0.baseAddress!, scores.baseAddress!) }
+            times.append(now() - t)
+        }
+        times.sort()
+        let median = times[times.count / 2]
+        let perQuery = queries.count == 0 ? 0 : scanned
+        return String(format: "| %@ | %d | %.2f ms | %.1f M/s | %.2f GB/s |", name, perQuery, median * 1e3,
+                      Double(perQuery) / median / 1e6, Double(perQuery * 20) / median / 1e9)
+    }
+
+    var rows = [String]()
+    rows.append(try store.withSnapshot { s in
+        try timeScans("LMDB `withPostings` (pages gathered into one buffer)") { q, w, sc in
+            var total = 0
+            for l in 0..<o.layers {
+                for (k, word) in q.words[l].enumerated() {
+                    total += try s.withPostings(layer: l, word: word) { list in scan(list, q.signatures[l][k], w, sc); return list.count }
+                }
+            }
+            return total
+        }
+    })
+    rows.append(try store.withSnapshot { s in
+        try timeScans("LMDB `forEachPostingChunk` (zero copy, page by page)") { q, w, sc in
+            var total = 0
+            for l in 0..<o.layers {
+                for (k, word) in q.words[l].enumerated() {
+                    try s.forEachPostingChunk(layer: l, word: word) { list in scan(list, q.signatures[l][k], w, sc); total += list.count }
+                }
+            }
+            return total
+        }
+    })
+    if let memory {
+        rows.append(try timeScans("MemoryInvertedLists") { q, w, sc in
+            var total = 0
+            for l in 0..<o.layers {
+                for (k, word) in q.words[l].enumerated() {
+                    total += try memory.withPostings(layer: l, word: word) { list in scan(list, q.signatures[l][k], w, sc); return list.count }
+                }
+            }
+            return total
+        })
+    }
+    let bw = memoryBandwidth()
+    print("Query: \(o.queryWords) distinct words per layer (\(o.queryWords * o.layers) lists), Hamming distance per posting "
+        + "(XOR + popcount) accumulated into a dense Float array over \(bound) image ids; one thread, median of \(o.queries) queries, warm cache.\n")
+    print("| scan | postings per query | time per query | postings/s | posting GB/s |")
+    print("|---|---|---|---|---|")
+    rows.forEach { print($0) }
+    print("")
+    print("| memory bandwidth (sum of a 1 GiB UInt64 buffer, best of 3) | GB/s |")
+    print("|---|---|")
+    print(String(format: "| 1 thread | %.2f |", bw.single))
+    print(String(format: "| %d threads | %.2f |", ProcessInfo.processInfo.activeProcessorCount, bw.all))
+}

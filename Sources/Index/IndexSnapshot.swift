@@ -1,0 +1,174 @@
+import TesseraCore
+
+/// A consistent read-only view of an `IndexStore` (one LMDB read transaction),
+/// lent by `IndexStore.withSnapshot`. It sees the index as of its start even
+/// while a writer commits (MVCC). Use it only inside that closure and on one
+/// thread at a time; after the closure, every method throws `snapshotClosed`.
+///
+/// `withPostings` is the `InvertedListsReader` view scoring uses: a word whose
+/// postings fit on one LMDB page is lent in place (zero copy); a longer list is
+/// gathered page by page (`MDB_GET_MULTIPLE` / `MDB_NEXT_MULTIPLE`) into a
+/// buffer the snapshot reuses. `forEachPostingChunk` lends the pages themselves.
+public final class IndexSnapshot: InvertedListsReader {
+    private let txn: LMDBTransaction
+    private let store: IndexStore
+    private var open = true
+    private var scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    private var scratchInUse = false
+
+    init(txn: LMDBTransaction, store: IndexStore) {
+        self.txn = txn
+        self.store = store
+    }
+
+    deinit { scratch.deallocate() }
+
+    func close() { open = false }
+
+    private func check(layer: Int? = nil) throws {
+        guard open else { throw IndexError.snapshotClosed }
+        if let layer, !(0..<store.layerCount).contains(layer) {
+            throw IndexError.invalidInput("layer \(layer) (the index has \(store.layerCount))")
+        }
+    }
+
+    public var signatureWords: Int { store.meta.signatureWords }
+    public var meta: IndexMeta { store.meta }
+
+    /// Number of indexed images (N of the IDF, MOF eq. 4).
+    public func imageCount() throws -> Int {
+        try check()
+        return try txn.stat(store.dbs.images).entries
+    }
+
+    /// One past the largest id ever assigned: a dense score array of this size covers every image.
+    public func imageIDBound() throws -> Int {
+        try check()
+        return Int(try store.nextImageID(txn))
+    }
+
+    public func image(id: ImageID) throws -> ImageRecord? {
+        try check()
+        return try txn.withValue(store.dbs.images, key: bigEndianKey(id)) { bytes in
+            try bytes.map { try ImageRecord.decode(id: id, $0) }
+        }
+    }
+
+    public func image(path: String) throws -> ImageRecord? {
+        try check()
+        let key = IndexDatabases.pathKey(path, maxKeySize: store.maxKeySize)
+        guard let idBytes = try txn.value(store.dbs.paths, key: key) else { return nil }
+        return try image(id: try decodeID(idBytes))
+    }
+
+    /// Every image record, by increasing id.
+    public func images() throws -> [ImageRecord] {
+        try check()
+        return try txn.withCursor(store.dbs.images) { cursor in
+            var out = [ImageRecord]()
+            var entry = try cursor.get(.first)
+            while let e = entry {
+                guard e.key.count == 4 else { throw IndexError.corrupt("image key of \(e.key.count) bytes") }
+                out.append(try ImageRecord.decode(id: readBigEndianUInt32(e.key), e.value))
+                entry = try cursor.get(.next)
+            }
+            return out
+        }
+    }
+
+    /// Number of postings of `word` in `layer`.
+    public func postingCount(layer: Int, word: UInt32) throws -> Int {
+        try check(layer: layer)
+        return try txn.withCursor(store.dbs.inverted[layer]) { cursor in
+            try bigEndianKey(word).withUnsafeBytes { key in
+                try cursor.get(.setKey, key: key) == nil ? 0 : try cursor.duplicateCount()
+            }
+        }
+    }
+
+    /// Lends the postings of `word` in `layer` page by page, in order, without copying.
+    public func forEachPostingChunk(layer: Int, word: UInt32, _ body: (PostingList) throws -> Void) throws {
+        try check(layer: layer)
+        let sw = signatureWords
+        try txn.withCursor(store.dbs.inverted[layer]) { cursor in
+            try bigEndianKey(word).withUnsafeBytes { key in
+                guard let first = try cursor.get(.setKey, key: key) else { return }
+                var chunk = try cursor.get(.multiple, value: first.value)
+                while let c = chunk {
+                    try body(PostingList(bytes: c.value, signatureWords: sw))
+                    chunk = try cursor.get(.nextMultiple)
+                }
+            }
+        }
+    }
+
+    public func withPostings<R>(layer: Int, word: UInt32, _ body: (PostingList) throws -> R) throws -> R {
+        try check(layer: layer)
+        let sw = signatureWords, stride = store.meta.postingStride
+        return try txn.withCursor(store.dbs.inverted[layer]) { cursor in
+            try bigEndianKey(word).withUnsafeBytes { key in
+                guard let first = try cursor.get(.setKey, key: key) else {
+                    return try body(PostingList(bytes: UnsafeRawBufferPointer(start: nil, count: 0), signatureWords: sw))
+                }
+                let total = try cursor.duplicateCount() * stride
+                guard let chunk = try cursor.get(.multiple, value: first.value) else {
+                    throw IndexError.corrupt("word \(word) of layer \(layer): no postings page")
+                }
+                if chunk.value.count == total {
+                    return try body(PostingList(bytes: chunk.value, signatureWords: sw))
+                }
+                // Several pages: gather them into the reusable buffer (a fresh one when nested).
+                let nested = scratchInUse
+                var buffer = scratch
+                if nested || buffer.count < total {
+                    let fresh = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, nested ? 0 : 2 * buffer.count),
+                                                                       alignment: 16)
+                    if !nested { scratch.deallocate(); scratch = fresh }
+                    buffer = fresh
+                }
+                defer { if nested { buffer.deallocate() } else { scratchInUse = false } }
+                if !nested { scratchInUse = true }
+                var filled = 0
+                var page: LMDBEntry? = chunk
+                while let p = page {
+                    guard filled + p.value.count <= total else {
+                        throw IndexError.corrupt("word \(word) of layer \(layer): more postings than counted")
+                    }
+                    UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<(filled + p.value.count)]).copyMemory(from: p.value)
+                    filled += p.value.count
+                    page = try cursor.get(.nextMultiple)
+                }
+                guard filled == total else {
+                    throw IndexError.corrupt("word \(word) of layer \(layer): \(filled) of \(total) posting bytes")
+                }
+                return try body(PostingList(bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<total]), signatureWords: sw))
+            }
+        }
+    }
+
+    /// Calls `body` with every non-empty word of `layer` and its posting count, by increasing word.
+    public func forEachWord(layer: Int, _ body: (UInt32, Int) throws -> Void) throws {
+        try check(layer: layer)
+        try txn.withCursor(store.dbs.inverted[layer]) { cursor in
+            var entry = try cursor.get(.first)
+            while let e = entry {
+                guard e.key.count == 4 else { throw IndexError.corrupt("word key of \(e.key.count) bytes") }
+                try body(readBigEndianUInt32(e.key), try cursor.duplicateCount())
+                entry = try cursor.get(.nextKey)
+            }
+        }
+    }
+
+    /// Total postings of `layer`.
+    public func postingCount(layer: Int) throws -> Int {
+        try check(layer: layer)
+        return try txn.stat(store.dbs.inverted[layer]).entries
+    }
+
+    /// Pages in use and page size, for `IndexStats`.
+    func spaceInUse() throws -> (usedPages: Int, pageSize: Int, lastPage: Int) {
+        try check()
+        let last = store.env.lastPageNumber
+        return (last + 1 - (try txn.freePages()), store.env.pageSize, last)
+    }
+}

@@ -1,0 +1,28 @@
+import TesseraCore
+
+/// How an `IndexStore` opens its LMDB environment.
+public struct IndexStoreOptions: Sendable {
+    /// Initial LMDB map size in bytes; doubled whenever a write runs out of room (default 64 MiB).
+    public var initialMapSize: Int = 64 << 20
+    /// Map growth stops here (default 1 TiB of address space, not disk).
+    public var maxMapSize: Int = 1 << 40
+    /// Open without the writer lock; writes then throw `IndexError.readOnly` (default false).
+    public var readOnly: Bool = false
+
+    public init(initialMapSize: Int = 64 << 20, maxMapSize: Int = 1 << 40, readOnly: Bool = false) {
+        self.initialMapSize = initialMapSize; self.maxMapSize = maxMapSize; self.readOnly = readOnly
+    }
+}
+
+/// What `IndexStore.add` did with one input image.
+public enum AddOutcome: Equatable, Sendable {
+    /// Indexed under this new id.
+    case added(ImageID)
+    /// Skipped: an image with the same content hash is already indexed (or earlier in the batch) under this id.
+    case duplicate(of: ImageID)
+
+    /// The id the image's content is indexed under, new or existing.
+    public var id: ImageID {
+        switch self { case .added(let i), .duplicate(let i): return i }
+    }
+}

@@ -1,0 +1,140 @@
+import CLMDB
+import Foundation
+
+/// One LMDB environment (a directory holding `data.mdb` and `lock.mdb`), opened
+/// with `MDB_NOTLS` so read transactions are not tied to threads.
+///
+/// Transactions are lent to closures only: `read` aborts its transaction on
+/// return, `write` commits on return and aborts on throw. A write that runs out
+/// of map space (`MDB_MAP_FULL`) is aborted, the map size doubled with
+/// `mdb_env_set_mapsize` and the closure run again, so the closure must be
+/// re-runnable (it only touches the transaction it is given).
+final class LMDBEnvironment: @unchecked Sendable {
+    let handle: OpaquePointer
+    let readOnly: Bool
+    /// Upper bound for map growth, in bytes.
+    let maxMapSize: Int
+    private let lock = NSLock()
+    private var activeReaders = 0
+    private(set) var mapSize: Int
+
+    init(directory: URL, maxDatabases: Int, mapSize: Int, maxMapSize: Int, readOnly: Bool) throws {
+        var env: OpaquePointer?
+        try lmdbCheck(mdb_env_create(&env), "env_create")
+        guard let env else { throw LMDBError(code: ENOMEM, operation: "env_create") }
+        do {
+            try lmdbCheck(mdb_env_set_maxdbs(env, MDB_dbi(maxDatabases)), "env_set_maxdbs")
+            try lmdbCheck(mdb_env_set_mapsize(env, mapSize), "env_set_mapsize(\(mapSize))")
+            var flags = UInt32(MDB_NOTLS)
+            if readOnly { flags |= UInt32(MDB_RDONLY) }
+            try lmdbCheck(mdb_env_open(env, directory.path, flags, 0o644), "env_open(\(directory.path))")
+        } catch {
+            mdb_env_close(env)
+            throw error
+        }
+        self.handle = env
+        self.readOnly = readOnly
+        self.maxMapSize = max(maxMapSize, mapSize)
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        self.mapSize = info.me_mapsize
+    }
+
+    deinit { mdb_env_close(handle) }
+
+    var pageSize: Int {
+        var st = MDB_stat()
+        mdb_env_stat(handle, &st)
+        return Int(st.ms_psize)
+    }
+
+    /// Largest key LMDB accepts in this build (511 by default).
+    var maxKeySize: Int { Int(mdb_env_get_maxkeysize(handle)) }
+
+    /// Pages ever used (the high-water mark of the data file), in pages.
+    var lastPageNumber: Int {
+        var info = MDB_envinfo()
+        mdb_env_info(handle, &info)
+        return info.me_last_pgno
+    }
+
+    /// Runs `body` in a read-only transaction (a consistent MVCC snapshot),
+    /// aborted on return. With `commit`, it is committed instead, which keeps
+    /// database handles opened in it (needed when the environment is read-only).
+    func read<R>(commit: Bool = false, _ body: (LMDBTransaction) throws -> R) throws -> R {
+        let txn = try begin(flags: UInt32(MDB_RDONLY))
+        lock.withLock { activeReaders += 1 }
+        defer { lock.withLock { activeReaders -= 1 } }
+        let result: R
+        do {
+            result = try body(LMDBTransaction(handle: txn, environment: self))
+        } catch {
+            mdb_txn_abort(txn)
+            throw error
+        }
+        if commit { try lmdbCheck(mdb_txn_commit(txn), "txn_commit(read)") } else { mdb_txn_abort(txn) }
+        return result
+    }
+
+    /// Runs `body` in a write transaction: commit on return, abort on throw.
+    /// On `MDB_MAP_FULL` the map is doubled and `body` runs again.
+    func write<R>(_ body: (LMDBTransaction) throws -> R) throws -> R {
+        while true {
+            do {
+                let txn = try begin(flags: 0)
+                let result: R
+                do {
+                    result = try body(LMDBTransaction(handle: txn, environment: self))
+                } catch {
+                    mdb_txn_abort(txn)
+                    throw error
+                }
+                try lmdbCheck(mdb_txn_commit(txn), "txn_commit")
+                return result
+            } catch let error as LMDBError where error.isMapFull {
+                try grow(after: error)
+            }
+        }
+    }
+
+    /// Doubles the map size (call only with no write transaction open).
+    private func grow(after error: LMDBError) throws {
+        try lock.withLock {
+            guard activeReaders == 0 else {
+                throw LMDBError(code: error.code,
+                                operation: "grow map (\(activeReaders) read snapshot(s) open in this process)")
+            }
+            guard mapSize < maxMapSize else {
+                throw LMDBError(code: error.code, operation: "grow map beyond the limit of \(maxMapSize) bytes")
+            }
+            let newSize = min(mapSize * 2, maxMapSize)
+            try lmdbCheck(mdb_env_set_mapsize(handle, newSize), "env_set_mapsize(\(newSize))")
+            mapSize = newSize
+        }
+    }
+
+    private func begin(flags: UInt32) throws -> OpaquePointer {
+        var txn: OpaquePointer?
+        var rc = mdb_txn_begin(handle, nil, flags, &txn)
+        if rc == MDB_MAP_RESIZED {
+            // Another process grew the map: adopt its size (0 = use the size in the file).
+            try lock.withLock {
+                try lmdbCheck(mdb_env_set_mapsize(handle, 0), "env_set_mapsize(0)")
+                var info = MDB_envinfo()
+                mdb_env_info(handle, &info)
+                mapSize = info.me_mapsize
+            }
+            rc = mdb_txn_begin(handle, nil, flags, &txn)
+        }
+        try lmdbCheck(rc, "txn_begin")
+        guard let txn else { throw LMDBError(code: EINVAL, operation: "txn_begin") }
+        return txn
+    }
+
+    /// Copies the environment to the empty directory `destination`; `compact`
+    /// omits free pages and renumbers pages sequentially (`MDB_CP_COMPACT`).
+    func copy(to destination: URL, compact: Bool) throws {
+        try lmdbCheck(mdb_env_copy2(handle, destination.path, compact ? UInt32(MDB_CP_COMPACT) : 0),
+                      "env_copy2(\(destination.path))")
+    }
+}

@@ -1,0 +1,161 @@
+import XCTest
+import TesseraCore
+@testable import Index
+
+final class IndexStoreTests: XCTestCase {
+    var dirs: [URL] = []
+    override func tearDown() {
+        for d in dirs { try? FileManager.default.removeItem(at: d) }
+        dirs = []
+    }
+    func tempDir() -> URL { let d = Synthetic.tempDirectory(); dirs.append(d); return d }
+
+    func testAddReadBackAndReopen() throws {
+        let dir = tempDir()
+        let batch = (0..<12).map { Synthetic.image($0) }
+        var ids: [ImageID] = []
+        var before: [[UInt32: [UInt8]]] = []
+        do {
+            let store = try IndexStore.create(at: dir, meta: Synthetic.meta())
+            ids = try store.add(batch).map(\.id)
+            XCTAssertEqual(ids, Array(0..<12))
+            before = try store.withSnapshot { try Synthetic.dump($0) }
+        }
+        let store = try IndexStore.open(at: dir, expecting: Synthetic.identity)
+        XCTAssertEqual(store.meta, Synthetic.meta())
+        let records = try store.images()
+        XCTAssertEqual(records.count, 12)
+        for (n, r) in records.enumerated() {
+            XCTAssertEqual(r, batch[n].record(id: ImageID(n)))
+            XCTAssertEqual(r.featureCounts, batch[n].layers.map(\.count))
+        }
+        XCTAssertEqual(try store.image(path: batch[3].path)?.id, 3)
+        XCTAssertNil(try store.image(path: "/nope"))
+        XCTAssertEqual(try store.contains(contentHash: batch[5].contentHash), 5)
+        XCTAssertEqual(try store.withSnapshot { try Synthetic.dump($0) }, before)
+        // New ids continue after reopening.
+        XCTAssertEqual(try store.add([Synthetic.image(0, seed: 9)]), [.added(12)])
+    }
+
+    func testPostingsMatchHandCount() throws {
+        // Layer 0: descriptors on words 3, 3 (distinct signatures), 3 (exact repeat, collapses), 1, none.
+        let q = QuantizedLayer(count: 5, k: 1, signatureWords: 1, words: [3, 3, 3, 1, QuantizedLayer.none],
+                               distances: [0, 0, 0, 0, 0], signatures: [0x0200, 0x0100, 0x0200, 7, 9])
+        let empty = QuantizedLayer(count: 0, k: 1, signatureWords: 1, words: [], distances: [], signatures: [])
+        let store = try IndexStore.create(at: tempDir(), meta: Synthetic.meta(signatureWords: 1))
+        _ = try store.add([NewImage(path: "p0", contentHash: "h0", width: 1, height: 1, norms: [0, 0, 0], layers: [empty, empty, empty]),
+                           NewImage(path: "p1", contentHash: "h1", width: 1, height: 1, norms: [0, 0, 0], layers: [q, empty, empty])])
+        try store.withSnapshot { s in
+            // memcmp order of little-endian bytes: 0x0100 = [00 01 ..] sorts before 0x0200 = [00 02 ..].
+            let expected = PostingLayout.encode(images: [1, 1], signatures: [0x0100, 0x0200], signatureWords: 1)
+            XCTAssertEqual(try s.withPostings(layer: 0, word: 3) { Array($0.bytes) }, expected)
+            XCTAssertEqual(try s.withPostings(layer: 0, word: 1) { Array($0.bytes) },
+                           PostingLayout.encode(images: [1], signatures: [7], signatureWords: 1))
+            XCTAssertEqual(try s.withPostings(layer: 0, word: 2) { $0.count }, 0)
+            XCTAssertEqual(try s.postingCount(layer: 0), 3)
+            XCTAssertEqual(try s.imageCount(), 2)
+        }
+    }
+
+    func testWrongIdentityIsNamedInError() throws {
+        let dir = tempDir()
+        _ = try IndexStore.create(at: dir, meta: Synthetic.meta())
+        let other = IndexIdentity(vocabularyID: "vocab-2", modelSHA256: Synthetic.identity.modelSHA256)
+        XCTAssertThrowsError(try IndexStore.open(at: dir, expecting: other)) { error in
+            XCTAssertEqual(error as? IndexError, .identityMismatch(expected: other, found: Synthetic.identity))
+            XCTAssertTrue("\(error)".contains("vocab-1") && "\(error)".contains("vocab-2"))
+        }
+        XCTAssertThrowsError(try IndexStore.open(at: tempDir(), expecting: nil)) {
+            guard case .notFound = $0 as? IndexError else { return XCTFail("\($0)") }
+        }
+    }
+
+    func testSecondWriterIsBusy() throws {
+        let dir = tempDir()
+        let first = try IndexStore.create(at: dir, meta: Synthetic.meta())
+        XCTAssertThrowsError(try IndexStore.open(at: dir, expecting: nil)) {
+            XCTAssertEqual($0 as? IndexError, .busy("another process is writing to this index"))
+        }
+        _ = try first.add([Synthetic.image(1)])
+        withExtendedLifetime(first) {}
+    }
+
+    func testSnapshotIsolation() throws {
+        let store = try IndexStore.create(at: tempDir(), meta: Synthetic.meta())
+        _ = try store.add((0..<5).map { Synthetic.image($0) })
+        try store.withSnapshot { s in
+            let before = try Synthetic.dump(s)
+            _ = try store.add((5..<10).map { Synthetic.image($0) })
+            XCTAssertEqual(try s.imageCount(), 5)
+            XCTAssertNil(try s.image(path: Synthetic.image(7).path))
+            XCTAssertEqual(try Synthetic.dump(s), before)
+        }
+        XCTAssertEqual(try store.withSnapshot { try $0.imageCount() }, 10)
+    }
+
+    func testSnapshotUnusableAfterClosure() throws {
+        let store = try IndexStore.create(at: tempDir(), meta: Synthetic.meta())
+        let escaped = try store.withSnapshot { $0 }
+        XCTAssertThrowsError(try escaped.imageCount()) { XCTAssertEqual($0 as? IndexError, .snapshotClosed) }
+    }
+
+    func testDuplicatesAreSkipped() throws {
+        let store = try IndexStore.create(at: tempDir(), meta: Synthetic.meta())
+        var copy = Synthetic.image(1)
+        copy.path = "/elsewhere.jpg"
+        XCTAssertEqual(try store.add([Synthetic.image(0), Synthetic.image(1), copy]),
+                       [.added(0), .added(1), .duplicate(of: 1)])
+        XCTAssertEqual(try store.add([copy, Synthetic.image(2)]), [.duplicate(of: 1), .added(2)])
+        XCTAssertNil(try store.image(path: "/elsewhere.jpg"))
+        XCTAssertEqual(try store.stats().images, 3)
+        // Same path, other content: the whole batch is refused.
+        var changed = Synthetic.image(0)
+        changed.contentHash = "new"
+        XCTAssertThrowsError(try store.add([Synthetic.image(3), changed])) {
+            XCTAssertEqual($0 as? IndexError, .pathAlreadyIndexed(changed.path))
+        }
+        XCTAssertEqual(try store.stats().images, 3)
+        XCTAssertNil(try store.contains(contentHash: Synthetic.image(3).contentHash))
+    }
+
+    func testInvalidInputThrows() throws {
+        let store = try IndexStore.create(at: tempDir(), meta: Synthetic.meta())
+        var bad = Synthetic.image(0)
+        bad.layers.removeLast()
+        XCTAssertThrowsError(try store.add([bad])) { guard case .invalidInput = $0 as? IndexError else { return XCTFail() } }
+        XCTAssertThrowsError(try store.add([Synthetic.image(0, signatureWords: 1)]))
+        XCTAssertThrowsError(try store.withSnapshot { try $0.withPostings(layer: 3, word: 0) { $0.count } })
+    }
+
+    func testRemoveUnknownPathIsNoOp() throws {
+        let store = try IndexStore.create(at: tempDir(), meta: Synthetic.meta())
+        _ = try store.add([Synthetic.image(0), Synthetic.image(1)])
+        let before = try store.stats()
+        XCTAssertEqual(try store.remove(paths: ["/not/indexed.jpg"]), 0)
+        XCTAssertEqual(try store.stats(), before)
+        XCTAssertEqual(try store.remove(paths: [Synthetic.image(0).path, "/x", Synthetic.image(0).path]), 1)
+        XCTAssertEqual(try store.stats().images, 1)
+    }
+
+    func testLongPathsUseHashedKeys() throws {
+        let store = try IndexStore.create(at: tempDir(), meta: Synthetic.meta())
+        var img = Synthetic.image(0)
+        img.path = "/" + String(repeating: "long/", count: 200) + "x.jpg"
+        _ = try store.add([img])
+        XCTAssertEqual(try store.image(path: img.path)?.path, img.path)
+        XCTAssertEqual(try store.remove(paths: [img.path]), 1)
+    }
+
+    func testCompactCopyOpensWithSameContent() throws {
+        let store = try IndexStore.create(at: tempDir(), meta: Synthetic.meta())
+        _ = try store.add((0..<20).map { Synthetic.image($0) })
+        _ = try store.remove(paths: (0..<10).map { Synthetic.image($0).path })
+        let dest = tempDir()
+        try store.compact(to: dest)
+        let copy = try IndexStore.open(at: dest, expecting: Synthetic.identity, options: .init(readOnly: true))
+        XCTAssertEqual(try copy.images(), try store.images())
+        XCTAssertEqual(try copy.withSnapshot { try Synthetic.dump($0) }, try store.withSnapshot { try Synthetic.dump($0) })
+        XCTAssertLessThanOrEqual(try copy.stats().fileBytes, try store.stats().fileBytes)
+        XCTAssertThrowsError(try copy.add([Synthetic.image(30)])) { XCTAssertEqual($0 as? IndexError, .readOnly) }
+    }
+}
