@@ -89,48 +89,23 @@ public final class KDForestSearcher: NearestCentroidSearcher, @unchecked Sendabl
         right.withUnsafeBufferPointer { rp in
         leafStart.withUnsafeBufferPointer { ls in
         leafItems.withUnsafeBufferPointer { li in
-            let wb = wp.baseAddress!, db = dp.baseAddress!, cb = cp.baseAddress!
+            let tree = ForestView(dim: sdim.baseAddress!, val: sval.baseAddress!, left: lp.baseAddress!, right: rp.baseAddress!,
+                                  leafStart: ls.baseAddress!, leafItems: li.baseAddress!, centroids: cp.baseAddress!, d: d)
+            let wb = wp.baseAddress!, db = dp.baseAddress!
+            let roots = self.roots
             parallelChunks(count: n, chunk: 256) { range in
-                var stamp = [UInt32](repeating: 0, count: kc)
-                var heap = BranchHeap()
-                var top = TopK(k: kk)
-                var cur: UInt32 = 0
-                stamp.withUnsafeMutableBufferPointer { st in
-                    for q in range {
-                        cur &+= 1
-                        top.reset()
-                        heap.removeAll()
-                        var checks = 0
-                        let qv = qp.baseAddress! + q * d
-                        // Descends from `start` to a leaf, queueing the far branches, then scans the leaf.
-                        func descend(_ start: Int32, _ mind: Float) {
-                            var node = start
-                            while node >= 0 {
-                                let i = Int(node)
-                                let diff = qv[Int(sdim[i])] - sval[i]
-                                let (near, far) = diff < 0 ? (lp[i], rp[i]) : (rp[i], lp[i])
-                                let bound = mind + diff * diff
-                                if bound < top.worst { heap.push(bound, far) }
-                                node = near
-                            }
-                            let leaf = Int(~node)
-                            for p in Int(ls[leaf])..<Int(ls[leaf + 1]) {
-                                let c = Int(li[p])
-                                if st[c] == cur { continue }
-                                st[c] = cur
-                                checks += 1
-                                let dd = Kernels.squaredL2(qv, cb + c * d, d)
-                                top.insert(dd, UInt32(c))
-                            }
-                        }
-                        for r in roots { descend(r, 0) }
-                        while !heap.isEmpty && (checks < maxChecks || top.worst == .infinity) {
-                            let (bound, node) = heap.pop()
-                            if bound >= top.worst { break }
-                            descend(node, bound)
-                        }
-                        for j in 0..<kk { wb[q * k + j] = top.idx[j]; db[q * k + j] = top.dist[j] }
+                var state = QueryState(centroids: kc, k: kk)
+                defer { state.free() }
+                for q in range {
+                    state.start()
+                    let qv = qp.baseAddress! + q * d
+                    for r in roots { state.descend(tree, qv, r, 0) }
+                    while state.heapCount > 0 && (state.checks < maxChecks || state.worst == .infinity) {
+                        let (bound, node) = state.pop()
+                        if bound >= state.worst { break }
+                        state.descend(tree, qv, node, bound)
                     }
+                    for j in 0..<kk { wb[q * k + j] = state.topIdx[j]; db[q * k + j] = state.topDist[j] }
                 }
             }
         }}}}}}}}}}
@@ -210,39 +185,105 @@ private struct TreeBuilder {
     }
 }
 
-/// A binary min-heap of (bound, node) branches for best-bin-first search.
-struct BranchHeap {
-    private var bounds: [Float] = []
-    private var nodes: [Int32] = []
-    init() { bounds.reserveCapacity(1024); nodes.reserveCapacity(1024) }
-    var isEmpty: Bool { bounds.isEmpty }
-    mutating func removeAll() { bounds.removeAll(keepingCapacity: true); nodes.removeAll(keepingCapacity: true) }
+/// Raw pointers to a forest's flattened arrays (valid only inside `search`).
+private struct ForestView {
+    let dim: UnsafePointer<Int32>, val: UnsafePointer<Float>, left: UnsafePointer<Int32>, right: UnsafePointer<Int32>
+    let leafStart: UnsafePointer<Int32>, leafItems: UnsafePointer<UInt32>, centroids: UnsafePointer<Float>
+    let d: Int
+}
 
-    mutating func push(_ b: Float, _ n: Int32) {
-        bounds.append(b); nodes.append(n)
-        var i = bounds.count - 1
-        while i > 0 {
-            let p = (i - 1) >> 1
-            if bounds[p] <= b { break }
-            bounds[i] = bounds[p]; nodes[i] = nodes[p]; i = p
-        }
-        bounds[i] = b; nodes[i] = n
+/// Per-thread scratch of best-bin-first search: visited stamps, the shared branch heap
+/// (min-heap on the accumulated squared cut distance) and the sorted top-k.
+private struct QueryState {
+    let k: Int
+    var stamp: UnsafeMutablePointer<UInt32>
+    var cur: UInt32 = 0
+    var heapBound: UnsafeMutablePointer<Float>
+    var heapNode: UnsafeMutablePointer<Int32>
+    var heapCount = 0, heapCapacity = 1024
+    var topDist: UnsafeMutablePointer<Float>
+    var topIdx: UnsafeMutablePointer<UInt32>
+    var checks = 0
+
+    init(centroids: Int, k: Int) {
+        self.k = k
+        stamp = .allocate(capacity: centroids); stamp.initialize(repeating: 0, count: centroids)
+        heapBound = .allocate(capacity: 1024); heapNode = .allocate(capacity: 1024)
+        topDist = .allocate(capacity: k); topIdx = .allocate(capacity: k)
     }
 
+    func free() { stamp.deallocate(); heapBound.deallocate(); heapNode.deallocate(); topDist.deallocate(); topIdx.deallocate() }
+
+    @inline(__always) var worst: Float { topDist[k - 1] }
+
+    mutating func start() {
+        cur &+= 1; checks = 0; heapCount = 0
+        for j in 0..<k { topDist[j] = .infinity; topIdx[j] = UInt32.max }
+    }
+
+    /// Descends from `start` to a leaf, queueing the far branches, then scans the leaf's centroids.
+    @inline(__always)
+    mutating func descend(_ t: ForestView, _ q: UnsafePointer<Float>, _ start: Int32, _ mind: Float) {
+        var node = start
+        while node >= 0 {
+            let i = Int(node)
+            let diff = q[Int(t.dim[i])] - t.val[i]
+            let near = diff < 0 ? t.left[i] : t.right[i]
+            let far = diff < 0 ? t.right[i] : t.left[i]
+            let bound = mind + diff * diff
+            if bound < worst { push(bound, far) }
+            node = near
+        }
+        let leaf = Int(~node)
+        for p in Int(t.leafStart[leaf])..<Int(t.leafStart[leaf + 1]) {
+            let c = Int(t.leafItems[p])
+            if stamp[c] == cur { continue }
+            stamp[c] = cur
+            checks += 1
+            let dd = Kernels.squaredL2(q, t.centroids + c * t.d, t.d)
+            if dd < topDist[k - 1] {
+                var j = k - 1
+                while j > 0 && topDist[j - 1] > dd { topDist[j] = topDist[j - 1]; topIdx[j] = topIdx[j - 1]; j -= 1 }
+                topDist[j] = dd; topIdx[j] = UInt32(c)
+            }
+        }
+    }
+
+    @inline(__always)
+    mutating func push(_ b: Float, _ n: Int32) {
+        if heapCount == heapCapacity {
+            let nb = UnsafeMutablePointer<Float>.allocate(capacity: 2 * heapCapacity)
+            let nn = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * heapCapacity)
+            nb.update(from: heapBound, count: heapCount); nn.update(from: heapNode, count: heapCount)
+            heapBound.deallocate(); heapNode.deallocate()
+            heapBound = nb; heapNode = nn; heapCapacity *= 2
+        }
+        var i = heapCount
+        heapCount += 1
+        while i > 0 {
+            let p = (i - 1) >> 1
+            if heapBound[p] <= b { break }
+            heapBound[i] = heapBound[p]; heapNode[i] = heapNode[p]; i = p
+        }
+        heapBound[i] = b; heapNode[i] = n
+    }
+
+    @inline(__always)
     mutating func pop() -> (Float, Int32) {
-        let top = (bounds[0], nodes[0])
-        let lastB = bounds.removeLast(), lastN = nodes.removeLast()
-        let count = bounds.count
+        let top = (heapBound[0], heapNode[0])
+        heapCount -= 1
+        let count = heapCount
         if count > 0 {
+            let lastB = heapBound[count], lastN = heapNode[count]
             var i = 0
             while true {
                 let l = 2 * i + 1
                 if l >= count { break }
-                let c = (l + 1 < count && bounds[l + 1] < bounds[l]) ? l + 1 : l
-                if bounds[c] >= lastB { break }
-                bounds[i] = bounds[c]; nodes[i] = nodes[c]; i = c
+                let c = (l + 1 < count && heapBound[l + 1] < heapBound[l]) ? l + 1 : l
+                if heapBound[c] >= lastB { break }
+                heapBound[i] = heapBound[c]; heapNode[i] = heapNode[c]; i = c
             }
-            bounds[i] = lastB; nodes[i] = lastN
+            heapBound[i] = lastB; heapNode[i] = lastN
         }
         return top
     }
