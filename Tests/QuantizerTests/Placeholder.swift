@@ -1,2 +1,0 @@
-import XCTest
-final class PlaceholderQuantizerTests: XCTestCase { func testNothing() {} }

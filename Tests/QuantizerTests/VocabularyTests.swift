@@ -1,0 +1,125 @@
+@testable import Quantizer
+import TesseraCore
+import XCTest
+
+final class VocabularyTests: XCTestCase {
+    /// IDF on a 3-image toy set, by hand: word 0 in images {0,1,2}, word 1 in {0}, word 2 in {1} (twice),
+    /// word 3 nowhere. N = 3 ⇒ idf = [log 1, log 3, log 3, log 3 (n_w clamped to 1)].
+    func testIDFByHand() {
+        let assignment: [UInt32] = [0, 1, 0, 2, 2, 0, QuantizedLayer.none]
+        let image: [Int32] = [0, 0, 1, 1, 1, 2, 2]
+        let idf = LayerVocabulary.inverseDocumentFrequency(assignment: assignment, imageOfRow: image, imageCount: 3, words: 4)
+        XCTAssertEqual(idf[0], 0, accuracy: 1e-6)
+        XCTAssertEqual(idf[1], Float(log(3.0)), accuracy: 1e-6)
+        XCTAssertEqual(idf[2], Float(log(3.0)), accuracy: 1e-6)
+        XCTAssertEqual(idf[3], Float(log(3.0)), accuracy: 1e-6)
+    }
+
+    private func trainSmall(pcaDims: Int = 8, seed: UInt64 = 4) throws -> LayerVocabulary {
+        let (x, _) = Synthetic.blobs(clusters: 20, perCluster: 30, d: 12, sigma: 0.5, seed: seed)
+        var o = TrainOptions()
+        o.words = 40; o.pcaDims = pcaDims; o.iterations = 4; o.heBits = 64; o.seed = seed
+        o.searcher = .kdForest(KDForestOptions(trees: 4, maxLeafChecks: 16))
+        return try VocabularyTrainer.train(layer: LayerKey(layer: "head", pooling: .max), descriptors: x,
+                                           imageOfRow: (0..<600).map { Int32($0 / 10) }, imageCount: 60, options: o)
+    }
+
+    func testTrainAndAssign() throws {
+        let v = try trainSmall()
+        XCTAssertEqual(v.words, 40)
+        XCTAssertEqual(v.inputDim, 12)
+        XCTAssertEqual(v.centroids.cols, 8)
+        XCTAssertEqual(v.stats.clusterSizes.reduce(0, +), 600)
+        let q = Synthetic.uniform(30, 12, seed: 9)
+        let a = v.assign(q, k: 3, exact: true)
+        XCTAssertEqual(a.count, 30); XCTAssertEqual(a.k, 3); XCTAssertEqual(a.signatureWords, 1)
+        let cut = v.assign(q, k: 3, ratio: 1.0001, exact: true)
+        for i in 0..<30 {
+            XCTAssertEqual(cut.words[i * 3], a.words[i * 3])
+            for j in 1..<3 {
+                let dropped = cut.words[i * 3 + j] == QuantizedLayer.none
+                XCTAssertEqual(dropped, a.distances[i * 3 + j] > 1.0001 * a.distances[i * 3])
+                if dropped { XCTAssertEqual(cut.signatures[i * 3 + j], 0) } else { XCTAssertEqual(cut.signatures[i * 3 + j], a.signatures[i * 3 + j]) }
+            }
+        }
+    }
+
+    private func vocabulary() throws -> Vocabulary {
+        let l1 = try trainSmall(pcaDims: 8, seed: 4)
+        var o = try trainSmall(pcaDims: 0, seed: 5)
+        o = LayerVocabulary(key: LayerKey(layer: "block11.expand", pooling: .sum), pca: o.pca, centroids: o.centroids,
+                            hamming: o.hamming, idf: o.idf, stats: o.stats, forestOptions: o.forestOptions)
+        return Vocabulary(layers: [l1, o], modelSHA256: "abc123", patchSettings: "{\"stride\":32}",
+                          trainingSet: TrainingSetInfo(folder: "/train", imageCount: 60, descriptorCount: 600),
+                          created: Date(timeIntervalSince1970: 1_700_000_000.25))
+    }
+
+    private func tempURL() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("tessera-vocab-\(UUID().uuidString).bin")
+    }
+
+    func testFileRoundTripBitExact() throws {
+        let v = try vocabulary()
+        let url = tempURL()
+        defer { try? FileManager.default.removeItem(at: url) }
+        try v.write(to: url)
+        let bytes = try Data(contentsOf: url)
+        XCTAssertEqual(bytes.count % 64, 8)
+        let w = try Vocabulary.load(from: url, expectedModelSHA256: "abc123", expectedLayers: v.layers.map(\.key))
+        XCTAssertEqual(try w.serialized(), Array(bytes))
+        XCTAssertEqual(w.modelSHA256, "abc123"); XCTAssertEqual(w.patchSettings, v.patchSettings)
+        XCTAssertEqual(w.trainingSet, v.trainingSet); XCTAssertEqual(w.created, v.created)
+        for (a, b) in zip(v.layers, w.layers) {
+            XCTAssertEqual(a.key, b.key); XCTAssertEqual(a.pca, b.pca)
+            XCTAssertEqual(a.centroids.data.map(\.bitPattern), b.centroids.data.map(\.bitPattern))
+            XCTAssertEqual(a.hamming, b.hamming); XCTAssertEqual(a.idf, b.idf); XCTAssertEqual(a.stats, b.stats)
+            XCTAssertEqual(a.forestOptions, b.forestOptions)
+            // The rebuilt forest answers exactly as the original.
+            let q = Synthetic.uniform(40, a.inputDim, seed: 3)
+            XCTAssertEqual(a.assign(q, k: 3), b.assign(q, k: 3))
+        }
+        XCTAssertNil(w.layers[1].pca)
+    }
+
+    func testCorruptFilesRejected() throws {
+        let good = try vocabulary().serialized()
+        func decode(_ b: [UInt8], model: String? = nil, layers: [LayerKey]? = nil) throws {
+            _ = try b.withUnsafeBytes { try Vocabulary.decode($0, expectedModelSHA256: model, expectedLayers: layers) }
+        }
+        func expect(_ e: VocabularyFileError, _ body: () throws -> Void, line: UInt = #line) {
+            XCTAssertThrowsError(try body(), line: line) { XCTAssertEqual($0 as? VocabularyFileError, e, line: line) }
+        }
+        XCTAssertNoThrow(try decode(good))
+        expect(.truncated(expectedBytes: good.count, actualBytes: good.count - 100)) { try decode(Array(good.dropLast(100))) }
+        expect(.truncated(expectedBytes: 32, actualBytes: 10)) { try decode(Array(good.prefix(10))) }
+        var magic = good; magic[0] = UInt8(ascii: "X")
+        expect(.badMagic) { try decode(magic) }
+        var version = good; version[8] = 2
+        expect(.unsupportedVersion(found: 2, supported: 1)) { try decode(version) }
+        for offset in [40, good.count / 2, good.count - 20] {
+            var flipped = good; flipped[offset] ^= 0x10
+            XCTAssertThrowsError(try decode(flipped)) { e in
+                guard case .checksumMismatch = e as? VocabularyFileError else { return XCTFail("offset \(offset): \(e)") }
+            }
+        }
+        expect(.modelMismatch(expected: "def456", found: "abc123")) { try decode(good, model: "def456") }
+        let only = [LayerKey(layer: "head", pooling: .max)]
+        expect(.layerMismatch(expected: only, found: [LayerKey(layer: "head", pooling: .max), LayerKey(layer: "block11.expand", pooling: .sum)])) {
+            try decode(good, layers: only)
+        }
+        XCTAssertNoThrow(try decode(good, model: "ABC123",
+                                    layers: [LayerKey(layer: "block11.expand", pooling: .sum), LayerKey(layer: "head", pooling: .max)]))
+        // Missing file: typed I/O error, no crash.
+        XCTAssertThrowsError(try Vocabulary.load(from: URL(fileURLWithPath: "/nonexistent/v.bin"))) {
+            guard case .io = $0 as? VocabularyFileError else { return XCTFail("\($0)") }
+        }
+    }
+
+    func testTrainerRejectsBadInput() {
+        let x = Synthetic.uniform(10, 4, seed: 1)
+        XCTAssertThrowsError(try VocabularyTrainer.train(layer: LayerKey(layer: "a", pooling: .sum), descriptors: x,
+                                                         imageOfRow: [0], imageCount: 1, options: TrainOptions()))
+        XCTAssertThrowsError(try VocabularyTrainer.train(layer: LayerKey(layer: "a", pooling: .sum), descriptors: x,
+                                                         imageOfRow: [Int32](repeating: 3, count: 10), imageCount: 2, options: TrainOptions()))
+    }
+}
