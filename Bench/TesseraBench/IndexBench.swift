@@ -24,12 +24,12 @@ private struct IndexBenchOptions {
         var i = 0
         func value() throws -> String {
             i += 1
-            guard i < args.count else { throw BenchError("missing value for \(args[i - 1])") }
+            guard i < args.count else { throw IndexBenchError("missing value for \(args[i - 1])") }
             return args[i]
         }
         func int() throws -> Int {
             let v = try value()
-            guard let n = Int(v), n > 0 else { throw BenchError("\(args[i - 1]) needs a positive integer, got \(v)") }
+            guard let n = Int(v), n > 0 else { throw IndexBenchError("\(args[i - 1]) needs a positive integer, got \(v)") }
             return n
         }
         while i < args.count {
@@ -37,22 +37,22 @@ private struct IndexBenchOptions {
             case "--images": images = try int()
             case "--words": words = try int()
             case "--per-image": perImage = try int()
-            case "--zipf": guard let s = Double(try value()), s >= 0 else { throw BenchError("--zipf needs a number >= 0") }; zipf = s
+            case "--zipf": guard let s = Double(try value()), s >= 0 else { throw IndexBenchError("--zipf needs a number >= 0") }; zipf = s
             case "--query-words": queryWords = try int()
             case "--queries": queries = try int()
             case "--batch": batch = try int()
             case "--dir": dir = try value()
             case "--memory": memory = true
             case "--keep": keep = true
-            default: throw BenchError("unknown option \(args[i])")
+            default: throw IndexBenchError("unknown option \(args[i])")
             }
             i += 1
         }
-        guard queryWords <= words else { throw BenchError("--query-words exceeds --words") }
+        guard queryWords <= words else { throw IndexBenchError("--query-words exceeds --words") }
     }
 }
 
-private struct BenchError: Error, CustomStringConvertible {
+private struct IndexBenchError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
 }
@@ -79,7 +79,6 @@ private struct ZipfWords {
     }
 }
 
-private func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 
 /// Sums a 1 GiB buffer of UInt64 (best of 3), on one thread and on all cores: GB/s.
 private func memoryBandwidth() -> (single: Double, all: Double) {

@@ -12,6 +12,10 @@ public struct PatchDescriptors: Sendable {
     public var width: Int
     public var height: Int
     public var patchCount: Int { positions.count }
+
+    public init(layers: [LayerKey: Matrix], positions: [(x: Int, y: Int)], headMap: FeatureMap, width: Int, height: Int) {
+        self.layers = layers; self.positions = positions; self.headMap = headMap; self.width = width; self.height = height
+    }
 }
 
 /// Signed square root then L2 normalisation of every row (METHOD.md §1).
