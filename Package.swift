@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "TesseraCore", swiftSettings: optimize),
         .target(name: "Patches", dependencies: ["TesseraCore", "CJPEG", "COpenBLAS"], swiftSettings: optimize),
         .target(name: "Quantizer", dependencies: ["TesseraCore", "COpenBLAS"], swiftSettings: optimize),
-        .target(name: "Index", dependencies: ["TesseraCore", "CLMDB"], swiftSettings: optimize),
+        .target(name: "Index", dependencies: ["TesseraCore", "CLMDB"], exclude: ["LAYOUT.md"], swiftSettings: optimize),
         .target(name: "Fusion", dependencies: ["TesseraCore", "COpenBLAS"], swiftSettings: optimize),
         .target(name: "Evaluation", dependencies: ["TesseraCore"], swiftSettings: optimize),
         .target(name: "TesseraEngine",

@@ -21,9 +21,9 @@ public final class ProgressBar: @unchecked Sendable {
         let elapsed = Date().timeIntervalSince(start)
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let eta = rate > 0 ? Double(total - done) / rate : 0
-        let pct = total > 0 ? 100 * done / total : 100
+        let pct = total > 0 ? min(100, 100 * done / total) : 100
         let width = 24
-        let filled = total > 0 ? width * done / total : width
+        let filled = total > 0 ? min(width, width * done / total) : width
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
         let line = "\(label) \(bar) \(done)/\(total) \(String(format: "%.1f", rate))/s ETA \(Self.clock(eta)) \(note)"
         if interactive {
