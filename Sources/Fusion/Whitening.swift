@@ -7,7 +7,6 @@ public enum WhiteningError: Error, Equatable, CustomStringConvertible {
     case notEnoughSamples(Int)
     case dimensionMismatch(expected: Int, got: Int)
     case badOutputDimension(Int)
-    case eigenSolver(String)
     case badMagic
     case unsupportedVersion(UInt32)
     case truncated(expected: Int, got: Int)
@@ -19,7 +18,6 @@ public enum WhiteningError: Error, Equatable, CustomStringConvertible {
         case .notEnoughSamples(let n): return "whitening: need at least 2 training vectors, got \(n)"
         case let .dimensionMismatch(e, g): return "whitening: expected vectors of dimension \(e), got \(g)"
         case .badOutputDimension(let k): return "whitening: invalid output dimension \(k)"
-        case .eigenSolver(let why): return "whitening: eigen-decomposition: \(why)"
         case .badMagic: return "whitening file: bad magic (not a Tessera whitening file)"
         case .unsupportedVersion(let v): return "whitening file: unsupported version \(v)"
         case let .truncated(e, g): return "whitening file: truncated or oversized (\(g) bytes, expected \(e))"

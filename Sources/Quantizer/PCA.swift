@@ -48,7 +48,7 @@ public struct PCA: Sendable, Equatable {
         }}}
         // Symmetrise (guards against rounding asymmetry of the two triangles).
         for i in 0..<d { for j in (i + 1)..<max(i + 1, d) { let v = (cov[i * d + j] + cov[j * d + i]) / 2; cov[i * d + j] = v; cov[j * d + i] = v } }
-        let (values, vectors) = try symmetricEigen(cov, d: d)
+        let (values, vectors) = try SymmetricEigen.decompose(cov, dimension: d)
         return PCA(mean: mu, components: Matrix(rows: dOut, cols: d, data: Array(vectors[0..<(dOut * d)])),
                    eigenvalues: Array(values[0..<dOut]))
     }

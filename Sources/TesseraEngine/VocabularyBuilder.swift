@@ -65,7 +65,7 @@ public enum VocabularyBuilder {
             let data = Matrix(rows: r.count, cols: r.dim, data: r.values)
             var train = options.train
             let iterations = train.iterations
-            let kbar = ProgressBar("k-means \(key)", total: iterations, enabled: showProgress)
+            let kbar = ProgressBar("k-means \(key)", total: iterations + 1, enabled: showProgress)
             train.progress = { p in
                 if case .kMeans(_, let objective) = p { kbar.advance(note: String(format: "objective %.4f", objective)) }
             }
