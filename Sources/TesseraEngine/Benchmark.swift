@@ -94,8 +94,8 @@ public final class Benchmark {
         timings["vocabulary_s"] = Date().timeIntervalSince(t)
         let vocab = try Vocabulary.load(from: vocabURL, expectedModelSHA256: network.weightsSHA256)
         var whitenings: [GlobalPooling: PCAWhitening] = [:]
-        for p in GlobalPooling.allCases {
-            let rows = trainFeatures.values.compactMap { p == options.settings.global.pooling ? $0.global : $0.otherGlobals[p] }
+        for p in GlobalPooling.allCases where p != options.settings.global.pooling {
+            let rows = trainFiles.compactMap { trainFeatures[$0]?.otherGlobals[p] }
             guard rows.count > 1 else { continue }
             whitenings[p] = try PCAWhitening.learn(from: Matrix(rows: rows.count, cols: rows[0].count, data: rows.flatMap { $0 }))
         }
@@ -107,6 +107,7 @@ public final class Benchmark {
         let evalFeatures = try extractAll(evalFiles, cache: cache, label: "images  ")
         timings["index_features_s"] = Date().timeIntervalSince(t)
         let idx = try SearchIndex(directory: indexDir, vocabulary: vocabURL, modelPath: options.modelPath, create: true)
+        whitenings[options.settings.global.pooling] = idx.whitening
         idx.batchSize = 64
         let added = try idx.add(evalFiles, showProgress: false, features: { p in
             guard let x = evalFeatures[p] else { throw EngineError.invalidInput("\(p): unreadable") }
@@ -125,7 +126,9 @@ public final class Benchmark {
         var queryTimes = QueryTimings()
         let queryNames = Set(truth.queries.map(\.name))
         try idx.withSearchContext { ctx, _ in
-            let searcher = Searcher(vocabulary: vocab, whitening: whitenings[options.settings.global.pooling])
+            // The index's own whitening (the vocabulary's sidecar) for the reranking descriptor, so
+            // query and database are whitened by the very same transform.
+            let searcher = Searcher(vocabulary: vocab, whitening: idx.whitening)
             let nameOf = ctx.paths.map { $0.map { URL(fileURLWithPath: $0).lastPathComponent } }
             func ranking(_ s: [Float]) -> [Int] {
                 let ids = (0..<s.count).filter { nameOf[$0] != nil }
