@@ -72,6 +72,18 @@ public final class KDForestSearcher: NearestCentroidSearcher, @unchecked Sendabl
     }
 
     public func search(queries: Matrix, k: Int) -> (words: [UInt32], distances: [Float]) {
+        search(queries: queries, k: k, hints: nil, order: nil)
+    }
+
+    /// Search with optional per-query `hints` (a centroid known to be near, e.g. the previous
+    /// k-means assignment; `QuantizedLayer.none` = no hint): the hint is compared first (counted
+    /// as one check), which tightens pruning and guarantees the answer is at least as near as
+    /// the hint. `order` (a permutation of the query rows) only changes the processing order,
+    /// e.g. grouping queries by hint so that nearby queries touch the same centroids while they
+    /// are in cache; results are always returned in row order and do not depend on it.
+    public func search(queries: Matrix, k: Int, hints: [UInt32]?, order: [Int32]?) -> (words: [UInt32], distances: [Float]) {
+        precondition(hints == nil || hints!.count == queries.rows, "KDForestSearcher: \(hints!.count) hints for \(queries.rows) queries")
+        precondition(order == nil || order!.count == queries.rows, "KDForestSearcher: order has \(order!.count) rows, expected \(queries.rows)")
         precondition(queries.cols == centroids.cols, "KDForestSearcher: query dim \(queries.cols) ≠ centroid dim \(centroids.cols)")
         let n = queries.rows, kc = centroids.rows, d = centroids.cols
         var words = [UInt32](repeating: QuantizedLayer.none, count: n * k)
@@ -96,9 +108,11 @@ public final class KDForestSearcher: NearestCentroidSearcher, @unchecked Sendabl
             parallelChunks(count: n, chunk: 256) { range in
                 var state = QueryState(centroids: kc, k: kk)
                 defer { state.free() }
-                for q in range {
+                for position in range {
+                    let q = order.map { Int($0[position]) } ?? position
                     state.start()
                     let qv = qp.baseAddress! + q * d
+                    if let h = hints?[q], h != QuantizedLayer.none, Int(h) < kc { state.check(tree, qv, Int(h)) }
                     for r in roots { state.descend(tree, qv, r, 0) }
                     while state.heapCount > 0 && (state.checks < maxChecks || state.worst == .infinity) {
                         let (bound, node) = state.pop()
@@ -235,9 +249,13 @@ private struct QueryState {
             node = near
         }
         let leaf = Int(~node)
-        for p in Int(t.leafStart[leaf])..<Int(t.leafStart[leaf + 1]) {
-            let c = Int(t.leafItems[p])
-            if stamp[c] == cur { continue }
+        for p in Int(t.leafStart[leaf])..<Int(t.leafStart[leaf + 1]) { check(t, q, Int(t.leafItems[p])) }
+    }
+
+    /// Compares centroid `c` once per query (visited stamps) and keeps it when among the k best.
+    @inline(__always)
+    mutating func check(_ t: ForestView, _ q: UnsafePointer<Float>, _ c: Int) {
+            if stamp[c] == cur { return }
             stamp[c] = cur
             checks += 1
             let dd = Kernels.squaredL2(q, t.centroids + c * t.d, t.d)
@@ -246,7 +264,6 @@ private struct QueryState {
                 while j > 0 && topDist[j - 1] > dd { topDist[j] = topDist[j - 1]; topIdx[j] = topIdx[j - 1]; j -= 1 }
                 topDist[j] = dd; topIdx[j] = UInt32(c)
             }
-        }
     }
 
     @inline(__always)

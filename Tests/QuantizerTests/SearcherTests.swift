@@ -64,4 +64,21 @@ final class SearcherTests: XCTestCase {
             }
         }
     }
+
+    func testHintsNeverWorsenAndOrderDoesNotMatter() {
+        let c = Synthetic.uniform(800, 16, seed: 10), q = Synthetic.uniform(300, 16, seed: 11)
+        let s = KDForestSearcher(centroids: c, options: KDForestOptions(trees: 2, maxLeafChecks: 2))
+        let hints = (0..<300).map { UInt32(($0 * 7) % 800) }
+        let plain = s.search(queries: q, k: 2)
+        let hinted = s.search(queries: q, k: 2, hints: hints, order: nil)
+        for i in 0..<300 {
+            let hd = Synthetic.nearest(q.row(i), c, k: 800).first { $0.0 == Int(hints[i]) }!.1
+            XCTAssertLessThanOrEqual(hinted.distances[i * 2], hd + 1e-5, "query \(i)")
+        }
+        let order = (0..<300).reversed().map { Int32($0) }
+        let reordered = s.search(queries: q, k: 2, hints: hints, order: order)
+        XCTAssertEqual(reordered.words, hinted.words)
+        XCTAssertEqual(reordered.distances, hinted.distances)
+        XCTAssertEqual(s.search(queries: q, k: 2, hints: nil, order: order).words, plain.words)
+    }
 }
