@@ -36,6 +36,10 @@ public final class KDForestSearcher: NearestCentroidSearcher, @unchecked Sendabl
     private var right: [Int32] = []
     private var leafStart: [Int32] = [0]
     private var leafItems: [UInt32] = []
+    // Packed copy of the inner nodes (one cache line fetch per node); with leafSize 1 a leaf
+    // code is ~centroid directly (no leaf table indirection).
+    private var nodes: [KDNode] = []
+    private var directLeaves = false
     private var roots: [Int32] = []
 
     public init(centroids: Matrix, options: KDForestOptions = KDForestOptions()) {
@@ -69,6 +73,10 @@ public final class KDForestSearcher: NearestCentroidSearcher, @unchecked Sendabl
             leafItems += tb.leafItems
             roots.append(remap(tb.root))
         }
+        directLeaves = zip(leafStart.dropFirst(), leafStart).allSatisfy { $0 - $1 == 1 }
+        func leafCode(_ c: Int32) -> Int32 { c >= 0 || !directLeaves ? c : ~Int32(leafItems[Int(leafStart[Int(~c)])]) }
+        nodes = (0..<splitDim.count).map { KDNode(dim: splitDim[$0], val: splitVal[$0], left: leafCode(left[$0]), right: leafCode(right[$0])) }
+        roots = roots.map(leafCode)
     }
 
     public func search(queries: Matrix, k: Int) -> (words: [UInt32], distances: [Float]) {
@@ -95,14 +103,12 @@ public final class KDForestSearcher: NearestCentroidSearcher, @unchecked Sendabl
         dists.withUnsafeMutableBufferPointer { dp in
         queries.data.withUnsafeBufferPointer { qp in
         centroids.data.withUnsafeBufferPointer { cp in
-        splitDim.withUnsafeBufferPointer { sdim in
-        splitVal.withUnsafeBufferPointer { sval in
-        left.withUnsafeBufferPointer { lp in
-        right.withUnsafeBufferPointer { rp in
+        nodes.withUnsafeBufferPointer { np in
         leafStart.withUnsafeBufferPointer { ls in
         leafItems.withUnsafeBufferPointer { li in
-            let tree = ForestView(dim: sdim.baseAddress!, val: sval.baseAddress!, left: lp.baseAddress!, right: rp.baseAddress!,
-                                  leafStart: ls.baseAddress!, leafItems: li.baseAddress!, centroids: cp.baseAddress!, d: d)
+            let tree = ForestView(nodes: np.baseAddress ?? UnsafePointer(bitPattern: 16)!, direct: directLeaves,
+                                  leafStart: ls.baseAddress!, leafItems: li.baseAddress ?? UnsafePointer(bitPattern: 16)!,
+                                  centroids: cp.baseAddress!, d: d)
             let wb = wp.baseAddress!, db = dp.baseAddress!
             let roots = self.roots
             parallelChunks(count: n, chunk: 256) { range in
@@ -122,7 +128,7 @@ public final class KDForestSearcher: NearestCentroidSearcher, @unchecked Sendabl
                     for j in 0..<kk { wb[q * k + j] = state.topIdx[j]; db[q * k + j] = state.topDist[j] }
                 }
             }
-        }}}}}}}}}}
+        }}}}}}}
         return (words, dists)
     }
 }
@@ -199,9 +205,13 @@ private struct TreeBuilder {
     }
 }
 
+/// One inner node: split dimension and value, child codes (≥ 0 node, < 0 leaf).
+private struct KDNode { var dim: Int32; var val: Float; var left: Int32; var right: Int32 }
+
 /// Raw pointers to a forest's flattened arrays (valid only inside `search`).
 private struct ForestView {
-    let dim: UnsafePointer<Int32>, val: UnsafePointer<Float>, left: UnsafePointer<Int32>, right: UnsafePointer<Int32>
+    let nodes: UnsafePointer<KDNode>
+    let direct: Bool
     let leafStart: UnsafePointer<Int32>, leafItems: UnsafePointer<UInt32>, centroids: UnsafePointer<Float>
     let d: Int
 }
@@ -240,14 +250,15 @@ private struct QueryState {
     mutating func descend(_ t: ForestView, _ q: UnsafePointer<Float>, _ start: Int32, _ mind: Float) {
         var node = start
         while node >= 0 {
-            let i = Int(node)
-            let diff = q[Int(t.dim[i])] - t.val[i]
-            let near = diff < 0 ? t.left[i] : t.right[i]
-            let far = diff < 0 ? t.right[i] : t.left[i]
+            let nd = t.nodes[Int(node)]
+            let diff = q[Int(nd.dim)] - nd.val
+            let near = diff < 0 ? nd.left : nd.right
+            let far = diff < 0 ? nd.right : nd.left
             let bound = mind + diff * diff
             if bound < worst { push(bound, far) }
             node = near
         }
+        if t.direct { check(t, q, Int(~node)); return }
         let leaf = Int(~node)
         for p in Int(t.leafStart[leaf])..<Int(t.leafStart[leaf + 1]) { check(t, q, Int(t.leafItems[p])) }
     }
