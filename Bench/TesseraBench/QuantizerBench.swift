@@ -38,7 +38,6 @@ func runQuantizerBench(_ args: [String]) throws {
         source = "synthetic mixture (1000 Gaussian modes, L2-normalised)"
     }
     if let out = opt["write-npy"] { try writeNpy(data, to: out) }
-    let skipTrain = (try int("skip-train", 0)) != 0
     let pcaDims = try int("pca", 0)
     if pcaDims > 0 && pcaDims < data.cols {
         let t = Date()
