@@ -44,6 +44,7 @@ public struct KMeansResult: Sendable {
 ///
 /// - Initialisation: k-means++ (D² sampling) on a seeded sample of ≤ `plusPlusSamplePerCentroid·k`
 ///   rows, batched in `plusPlusRounds` rounds (see ``KMeansOptions``).
+/// - Empty input (no rows): returns no centroids.
 /// - Update: centroid = mean of its rows (Double accumulation, parallel over centroids, so
 ///   the result does not depend on thread timing).
 /// - Empty clusters: re-seeded by splitting the currently largest cluster: its centroid c
@@ -52,6 +53,9 @@ public struct KMeansResult: Sendable {
 public func kMeans(data: Matrix, options: KMeansOptions, searcher kind: SearcherKind = .exact,
                    progress: ((Int, Float) -> Void)? = nil) -> KMeansResult {
     let n = data.rows, d = data.cols
+    guard n > 0, d > 0 else {
+        return KMeansResult(centroids: Matrix(rows: 0, cols: d), assignment: [], distances: [], objective: [], clusterSizes: [])
+    }
     let k = max(1, min(options.k, n))
     var rng = SeededGenerator(seed: options.seed)
     var centroids = kMeansPlusPlus(data: data, k: k, options: options, rng: &rng)
