@@ -75,7 +75,9 @@ func runQuantizerBench(_ args: [String]) throws {
     print("### One AKM assignment pass over the \(data.rows) rows (\(budget) checks, AKM centroids)\n")
     print("| variant | wall (s) | CPU (s) | rows/s (wall) | mean sq. error |")
     print("|---|---|---|---|---|")
+    let tb = Date()
     let fs = KDForestSearcher(centroids: akm.centroids, options: forest)
+    print("Forest build (\(trees) trees over \(akm.centroids.rows) centroids): \(fmt(Date().timeIntervalSince(tb), 3)) s\n")
     let grouped = groupByWord(akm.assignment, k: akm.centroids.rows)
     for (name, hints, order) in [("plain", nil, nil), ("grouped by previous word", nil, grouped),
                                  ("grouped + previous word as hint", akm.assignment, grouped)] as [(String, [UInt32]?, [Int32]?)] {

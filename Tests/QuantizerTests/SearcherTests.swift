@@ -18,12 +18,15 @@ final class SearcherTests: XCTestCase {
     func testForestWithGenerousBudgetEqualsExact() {
         let c = Synthetic.uniform(500, 8, seed: 3), q = Synthetic.uniform(400, 8, seed: 4)
         let exact = ExactSearcher(centroids: c).search(queries: q, k: 1)
-        let forest = KDForestSearcher(centroids: c, options: KDForestOptions(trees: 4, maxLeafChecks: 500)).search(queries: q, k: 1)
-        for i in 0..<q.rows where forest.words[i] != exact.words[i] {
-            // Only an exact tie (within float rounding of the two formulas) may differ.
-            XCTAssertEqual(forest.distances[i], exact.distances[i], accuracy: 1e-5, "query \(i)")
+        for leaf in [1, 4] {   // single-centroid leaves and buckets
+            let forest = KDForestSearcher(centroids: c, options: KDForestOptions(trees: 4, maxLeafChecks: 500, leafSize: leaf))
+                .search(queries: q, k: 1)
+            for i in 0..<q.rows where forest.words[i] != exact.words[i] {
+                // Only an exact tie (within float rounding of the two formulas) may differ.
+                XCTAssertEqual(forest.distances[i], exact.distances[i], accuracy: 1e-5, "leaf \(leaf) query \(i)")
+            }
+            XCTAssertEqual(zip(forest.distances, exact.distances).filter { abs($0 - $1) > 1e-4 }.count, 0, "leaf \(leaf)")
         }
-        XCTAssertEqual(zip(forest.distances, exact.distances).filter { abs($0 - $1) > 1e-4 }.count, 0)
     }
 
     func testForestSmallBudgetStillFindsItselfForCentroidQueries() {
