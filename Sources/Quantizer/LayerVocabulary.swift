@@ -30,9 +30,9 @@ public struct LayerTrainingStats: Sendable, Equatable, Codable {
 /// One layer's trained vocabulary, ready to quantise (MOF §2): optional PCA, the visual
 /// words (centroids), the Hamming embedding and the IDF frozen at training time.
 ///
-/// Multiple assignment (MA) is a parameter of ``assign(_:k:ratio:exact:)``, so the caller
-/// decides where it applies (the MOF default is 3 words; the engine uses it for queries and
-/// stores database descriptors with k = 1 unless configured otherwise).
+/// Multiple assignment (MA) is the `k` of ``assign(_:k:ratio:exact:)`` (MOF default 3), so the
+/// caller decides whether it applies to queries, to the database or to both; this type
+/// treats both sides identically.
 public struct LayerVocabulary: Sendable {
     /// The layer this vocabulary quantises.
     public let key: LayerKey
