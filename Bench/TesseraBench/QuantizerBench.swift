@@ -38,7 +38,6 @@ func runQuantizerBench(_ args: [String]) throws {
         source = "synthetic mixture (1000 Gaussian modes, L2-normalised)"
     }
     if let out = opt["write-npy"] { try writeNpy(data, to: out) }
-    let skipTrain = (try int("skip-train", 0)) != 0
     let pcaDims = try int("pca", 0)
     if pcaDims > 0 && pcaDims < data.cols {
         let t = Date()
@@ -71,6 +70,24 @@ func runQuantizerBench(_ args: [String]) throws {
         print("| exact (BLAS) | \(fmt(el)) | \(fmt(el / Double(iterations + 1))) | \(ex.objective.last!) |")
     }
     print("\n(time includes k-means++ seeding and the final assignment pass: iterations + 1 assignments)\n")
+
+    // 1b. One AKM assignment pass over all rows: plain, grouped by previous word, grouped + hint.
+    print("### One AKM assignment pass over the \(data.rows) rows (\(budget) checks, AKM centroids)\n")
+    print("| variant | wall (s) | CPU (s) | rows/s (wall) | mean sq. error |")
+    print("|---|---|---|---|---|")
+    let tb = Date()
+    let fs = KDForestSearcher(centroids: akm.centroids, options: forest)
+    print("Forest build (\(trees) trees over \(akm.centroids.rows) centroids): \(fmt(Date().timeIntervalSince(tb), 3)) s\n")
+    let grouped = groupByWord(akm.assignment, k: akm.centroids.rows)
+    for (name, hints, order) in [("plain", nil, nil), ("grouped by previous word", nil, grouped),
+                                 ("grouped + previous word as hint", akm.assignment, grouped)] as [(String, [UInt32]?, [Int32]?)] {
+        let (w0, c0) = (Date(), cpuSeconds())
+        let r = fs.search(queries: data, k: 1, hints: hints, order: order)
+        let (w, c) = (Date().timeIntervalSince(w0), cpuSeconds() - c0)
+        let err = r.distances.reduce(0.0) { $0 + Double($1) } / Double(data.rows)
+        print("| \(name) | \(fmt(w)) | \(fmt(c)) | \(Int(Double(data.rows) / w)) | \(fmt(err, 5)) |")
+    }
+    print("")
 
     // 2. Recall of the forest vs budget, on the AKM centroids.
     let nq = min(try int("queries", 10_000), data.rows)
@@ -121,6 +138,21 @@ enum BenchError: Error, CustomStringConvertible {
     var description: String {
         switch self { case .usage(let m): return "usage: \(m)"; case .npy(let m): return "npy: \(m)" }
     }
+}
+
+private func cpuSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+private func groupByWord(_ words: [UInt32], k: Int) -> [Int32] {
+    var idx = Array(0..<words.count)
+    idx.sort { (a: Int, b: Int) -> Bool in
+        let wa = words[a], wb = words[b]
+        return wa != wb ? wa < wb : a < b
+    }
+    return idx.map { Int32($0) }
 }
 
 private func fmt(_ x: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", x) }

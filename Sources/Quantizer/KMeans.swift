@@ -13,8 +13,9 @@ public struct KMeansOptions: Sendable {
     /// Rounds of batched D² sampling (default 64): k-means++ picks ⌈k/rounds⌉ centres per round from
     /// the current D² distribution, then updates D² with one SGEMM. rounds ≥ k is exact k-means++.
     public var plusPlusRounds: Int = 64
-    /// AKM refinement (default true): a row keeps its previous centroid when the searcher's
-    /// answer is farther than it (guards approximate assigners against regressions).
+    /// AKM refinement (default true): with a k-d forest, each row's previous centroid is checked
+    /// first, so a row never moves to a farther centroid (Philbin et al.'s AKM keeps the objective
+    /// from rising this way) and pruning starts tight; rows are also processed grouped by it.
     public var keepPreviousIfCloser: Bool = true
     public init(k: Int, iterations: Int = 10, seed: UInt64 = 0x6B6D_6561_6E73) {
         self.k = k; self.iterations = iterations; self.seed = seed
@@ -43,6 +44,7 @@ public struct KMeansResult: Sendable {
 ///
 /// - Initialisation: k-means++ (D² sampling) on a seeded sample of ≤ `plusPlusSamplePerCentroid·k`
 ///   rows, batched in `plusPlusRounds` rounds (see ``KMeansOptions``).
+/// - Empty input (no rows): returns no centroids.
 /// - Update: centroid = mean of its rows (Double accumulation, parallel over centroids, so
 ///   the result does not depend on thread timing).
 /// - Empty clusters: re-seeded by splitting the currently largest cluster: its centroid c
@@ -51,6 +53,9 @@ public struct KMeansResult: Sendable {
 public func kMeans(data: Matrix, options: KMeansOptions, searcher kind: SearcherKind = .exact,
                    progress: ((Int, Float) -> Void)? = nil) -> KMeansResult {
     let n = data.rows, d = data.cols
+    guard n > 0, d > 0 else {
+        return KMeansResult(centroids: Matrix(rows: 0, cols: d), assignment: [], distances: [], objective: [], clusterSizes: [])
+    }
     let k = max(1, min(options.k, n))
     var rng = SeededGenerator(seed: options.seed)
     var centroids = kMeansPlusPlus(data: data, k: k, options: options, rng: &rng)
@@ -60,28 +65,13 @@ public func kMeans(data: Matrix, options: KMeansOptions, searcher kind: Searcher
 
     func assign() {
         let s = kind.make(centroids: centroids)
-        let r = s.search(queries: data, k: 1)
-        if options.keepPreviousIfCloser, kind != .exact {
-            data.data.withUnsafeBufferPointer { xp in
-            centroids.data.withUnsafeBufferPointer { cp in
-            assignment.withUnsafeMutableBufferPointer { ap in
-            distances.withUnsafeMutableBufferPointer { dp in
-                let xb = xp.baseAddress!, cb = cp.baseAddress!, ab = ap.baseAddress!, db = dp.baseAddress!
-                parallelChunks(count: n, chunk: 4096) { range in
-                    for i in range {
-                        var w = r.words[i], dist = r.distances[i]
-                        let old = ab[i]
-                        if old != QuantizedLayer.none && old != w {
-                            let od = Kernels.squaredL2(xb + i * d, cb + Int(old) * d, d)
-                            if od < dist || w == QuantizedLayer.none { w = old; dist = od }
-                        }
-                        ab[i] = w; db[i] = dist
-                    }
-                }
-            }}}}
+        if let forest = s as? KDForestSearcher {
+            // AKM: previous assignment as hint, queries processed grouped by it (cache locality).
+            let hints: [UInt32]? = options.keepPreviousIfCloser && assignment[0] != QuantizedLayer.none ? assignment : nil
+            let order = hints.map { groupedOrder($0, k: k) }
+            (assignment, distances) = forest.search(queries: data, k: 1, hints: hints, order: order)
         } else {
-            assignment = r.words
-            distances = r.distances
+            (assignment, distances) = s.search(queries: data, k: 1)
         }
         var sum = 0.0
         for v in distances { sum += Double(v) }
@@ -99,6 +89,16 @@ public func kMeans(data: Matrix, options: KMeansOptions, searcher kind: Searcher
     for a in assignment where a != QuantizedLayer.none { sizes[Int(a)] += 1 }
     return KMeansResult(centroids: centroids, assignment: assignment, distances: distances,
                         objective: objective, clusterSizes: sizes)
+}
+
+/// Row indices sorted (stably) by their word: a counting sort.
+func groupedOrder(_ words: [UInt32], k: Int) -> [Int32] {
+    var start = [Int](repeating: 0, count: k + 2)
+    for w in words { start[min(Int(w), k) + 1] += 1 }
+    for j in 0...k { start[j + 1] += start[j] }
+    var out = [Int32](repeating: 0, count: words.count)
+    for (i, w) in words.enumerated() { let b = min(Int(w), k); out[start[b]] = Int32(i); start[b] += 1 }
+    return out
 }
 
 /// Centroid update (mean of each cluster) with empty-cluster repair by splitting the largest cluster.

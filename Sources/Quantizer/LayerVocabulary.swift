@@ -1,5 +1,16 @@
 import TesseraCore
 
+/// Why descriptors could not be quantised.
+public enum AssignError: Error, CustomStringConvertible, Equatable {
+    /// Descriptors of the wrong dimension for this layer's vocabulary.
+    case dimensionMismatch(layer: LayerKey, got: Int, expected: Int)
+    public var description: String {
+        switch self {
+        case .dimensionMismatch(let l, let g, let e): return "layer \(l): descriptors have \(g) dimensions, the vocabulary expects \(e)"
+        }
+    }
+}
+
 /// Statistics of a layer's vocabulary on its training set.
 public struct LayerTrainingStats: Sendable, Equatable, Codable {
     /// Training descriptors (rows) used.
@@ -19,9 +30,9 @@ public struct LayerTrainingStats: Sendable, Equatable, Codable {
 /// One layer's trained vocabulary, ready to quantise (MOF §2): optional PCA, the visual
 /// words (centroids), the Hamming embedding and the IDF frozen at training time.
 ///
-/// Multiple assignment (MA) is a parameter of ``assign(_:k:ratio:exact:)``, so the caller
-/// decides where it applies (the MOF default is 3 words; the engine uses it for queries and
-/// stores database descriptors with k = 1 unless configured otherwise).
+/// Multiple assignment (MA) is the `k` of ``assign(_:k:ratio:exact:)`` (MOF default 3), so the
+/// caller decides whether it applies to queries, to the database or to both; this type
+/// treats both sides identically.
 public struct LayerVocabulary: Sendable {
     /// The layer this vocabulary quantises.
     public let key: LayerKey
@@ -56,8 +67,12 @@ public struct LayerVocabulary: Sendable {
     /// exact when `exact`), then HE signatures against each assigned word's thresholds.
     /// With `ratio`, assignment j ≥ 1 is dropped (word `QuantizedLayer.none`, zero signature,
     /// distance kept) when its squared distance exceeds ratio · the nearest squared distance.
-    public func assign(_ descriptors: Matrix, k: Int, ratio: Float? = nil, exact: Bool = false) -> QuantizedLayer {
-        precondition(descriptors.cols == inputDim, "LayerVocabulary(\(key)).assign: \(descriptors.cols) columns, expected \(inputDim)")
+    /// Throws ``AssignError/dimensionMismatch(layer:got:expected:)`` when the descriptors do not
+    /// have the layer's input dimension.
+    public func assign(_ descriptors: Matrix, k: Int, ratio: Float? = nil, exact: Bool = false) throws -> QuantizedLayer {
+        guard descriptors.cols == inputDim else {
+            throw AssignError.dimensionMismatch(layer: key, got: descriptors.cols, expected: inputDim)
+        }
         let x = pca?.apply(descriptors) ?? descriptors
         let kk = max(1, k)
         var (w, d) = (exact ? exactSearcher as any NearestCentroidSearcher : forest).search(queries: x, k: kk)

@@ -54,7 +54,7 @@ public enum VocabularyTrainer {
                              options: TrainOptions) throws -> LayerVocabulary {
         let clock = ContinuousClock.now
         let n = descriptors.rows
-        guard n > 0 else { throw TrainError.emptyTrainingSet(layer) }
+        guard n > 0, descriptors.cols > 0 else { throw TrainError.emptyTrainingSet(layer) }
         guard imageOfRow.count == n else { throw TrainError.rowCountMismatch(descriptors: n, imageOfRow: imageOfRow.count) }
         if let bad = imageOfRow.firstIndex(where: { $0 < 0 || Int($0) >= imageCount }) {
             throw TrainError.badImageIndex(row: bad, image: imageOfRow[bad], imageCount: imageCount)

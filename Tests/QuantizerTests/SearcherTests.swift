@@ -18,12 +18,15 @@ final class SearcherTests: XCTestCase {
     func testForestWithGenerousBudgetEqualsExact() {
         let c = Synthetic.uniform(500, 8, seed: 3), q = Synthetic.uniform(400, 8, seed: 4)
         let exact = ExactSearcher(centroids: c).search(queries: q, k: 1)
-        let forest = KDForestSearcher(centroids: c, options: KDForestOptions(trees: 4, maxLeafChecks: 500)).search(queries: q, k: 1)
-        for i in 0..<q.rows where forest.words[i] != exact.words[i] {
-            // Only an exact tie (within float rounding of the two formulas) may differ.
-            XCTAssertEqual(forest.distances[i], exact.distances[i], accuracy: 1e-5, "query \(i)")
+        for leaf in [1, 4] {   // single-centroid leaves and buckets
+            let forest = KDForestSearcher(centroids: c, options: KDForestOptions(trees: 4, maxLeafChecks: 500, leafSize: leaf))
+                .search(queries: q, k: 1)
+            for i in 0..<q.rows where forest.words[i] != exact.words[i] {
+                // Only an exact tie (within float rounding of the two formulas) may differ.
+                XCTAssertEqual(forest.distances[i], exact.distances[i], accuracy: 1e-5, "leaf \(leaf) query \(i)")
+            }
+            XCTAssertEqual(zip(forest.distances, exact.distances).filter { abs($0 - $1) > 1e-4 }.count, 0, "leaf \(leaf)")
         }
-        XCTAssertEqual(zip(forest.distances, exact.distances).filter { abs($0 - $1) > 1e-4 }.count, 0)
     }
 
     func testForestSmallBudgetStillFindsItselfForCentroidQueries() {
@@ -63,5 +66,22 @@ final class SearcherTests: XCTestCase {
                 XCTAssertEqual(r.distances[i * 3 + 2], .infinity)
             }
         }
+    }
+
+    func testHintsNeverWorsenAndOrderDoesNotMatter() {
+        let c = Synthetic.uniform(800, 16, seed: 10), q = Synthetic.uniform(300, 16, seed: 11)
+        let s = KDForestSearcher(centroids: c, options: KDForestOptions(trees: 2, maxLeafChecks: 2))
+        let hints = (0..<300).map { UInt32(($0 * 7) % 800) }
+        let plain = s.search(queries: q, k: 2)
+        let hinted = s.search(queries: q, k: 2, hints: hints, order: nil)
+        for i in 0..<300 {
+            let hd = Synthetic.nearest(q.row(i), c, k: 800).first { $0.0 == Int(hints[i]) }!.1
+            XCTAssertLessThanOrEqual(hinted.distances[i * 2], hd + 1e-5, "query \(i)")
+        }
+        let order = (0..<300).reversed().map { Int32($0) }
+        let reordered = s.search(queries: q, k: 2, hints: hints, order: order)
+        XCTAssertEqual(reordered.words, hinted.words)
+        XCTAssertEqual(reordered.distances, hinted.distances)
+        XCTAssertEqual(s.search(queries: q, k: 2, hints: nil, order: order).words, plain.words)
     }
 }

@@ -31,9 +31,15 @@ final class VocabularyTests: XCTestCase {
         XCTAssertEqual(v.centroids.cols, 8)
         XCTAssertEqual(v.stats.clusterSizes.reduce(0, +), 600)
         let q = Synthetic.uniform(30, 12, seed: 9)
-        let a = v.assign(q, k: 3, exact: true)
+        let a = try v.assign(q, k: 3, exact: true)
         XCTAssertEqual(a.count, 30); XCTAssertEqual(a.k, 3); XCTAssertEqual(a.signatureWords, 1)
-        let cut = v.assign(q, k: 3, ratio: 1.0001, exact: true)
+        XCTAssertThrowsError(try v.assign(Synthetic.uniform(2, 8, seed: 1), k: 1)) {
+            XCTAssertEqual($0 as? AssignError, .dimensionMismatch(layer: v.key, got: 8, expected: 12))
+        }
+        // Forest assignment agrees with exact for most descriptors, and its words are real words.
+        let f = try v.assign(q, k: 1)
+        XCTAssertGreaterThanOrEqual(zip(f.words, a.truncated(to: 1).words).filter { $0 == $1 }.count, 27)
+        let cut = try v.assign(q, k: 3, ratio: 1.0001, exact: true)
         for i in 0..<30 {
             XCTAssertEqual(cut.words[i * 3], a.words[i * 3])
             for j in 1..<3 {
@@ -76,7 +82,7 @@ final class VocabularyTests: XCTestCase {
             XCTAssertEqual(a.forestOptions, b.forestOptions)
             // The rebuilt forest answers exactly as the original.
             let q = Synthetic.uniform(40, a.inputDim, seed: 3)
-            XCTAssertEqual(a.assign(q, k: 3), b.assign(q, k: 3))
+            XCTAssertEqual(try a.assign(q, k: 3), try b.assign(q, k: 3))
         }
         XCTAssertNil(w.layers[1].pca)
     }
@@ -113,6 +119,12 @@ final class VocabularyTests: XCTestCase {
         XCTAssertThrowsError(try Vocabulary.load(from: URL(fileURLWithPath: "/nonexistent/v.bin"))) {
             guard case .io = $0 as? VocabularyFileError else { return XCTFail("\($0)") }
         }
+    }
+
+    func testEmptyKMeansInputDoesNotCrash() {
+        let r = kMeans(data: Matrix(rows: 0, cols: 4), options: KMeansOptions(k: 3))
+        XCTAssertEqual(r.centroids.rows, 0)
+        XCTAssertTrue(r.assignment.isEmpty)
     }
 
     func testTrainerRejectsBadInput() {
