@@ -15,6 +15,8 @@ struct ScoringFlags: ParsableArguments {
     @Option(help: "Weight β of the global cosine when reranking.") var rerankBeta: Float = 0.5
     @Flag(help: "Query-adaptive late fusion (Zheng et al. 2015) instead of equal weights.") var adaptiveFusion = false
     @Flag(help: "Rank by the global descriptor only (exhaustive cosine).") var globalOnly = false
+    @Flag(help: "Do not PCA-whiten global descriptors (whitening is learned with the vocabulary).") var noWhiten = false
+    @Option(help: "α-query expansion over the top N of a global-only ranking (0 = off).") var queryExpansion = 0
 
     func apply(to o: inout QueryOptions) {
         o.multipleAssignment = ma
@@ -23,6 +25,8 @@ struct ScoringFlags: ParsableArguments {
         o.rerankOptions = RerankOptions(beta: rerankBeta, depth: rerankDepth)
         if adaptiveFusion { o.fusion = .queryAdaptive(topM: 100) }
         o.globalOnly = globalOnly
+        o.whiten = !noWhiten
+        o.queryExpansion = queryExpansion
     }
 }
 
@@ -56,7 +60,7 @@ struct QueryCommand: ParsableCommand {
         }
         var results: [QueryResult] = []
         var failed = 0
-        try idx.withSearchContext { ctx, searcher in
+        try idx.withSearchContext(whiten: o.whiten) { ctx, searcher in
             for path in images {
                 do {
                     let x = try idx.extractor.extract(URL(fileURLWithPath: path).standardizedFileURL.path)

@@ -157,7 +157,7 @@ public final class Benchmark {
             for (id, path) in ctx.paths.enumerated() {
                 guard let path, let q = nameOf[id], queryNames.contains(q), let x = evalFeatures[path] else { continue }
                 var t0 = Date()
-                let quantized = searcher.quantize(x, options: options.query)
+                let quantized = try searcher.quantize(x, options: options.query)
                 queryTimes.assignment += Date().timeIntervalSince(t0)
                 t0 = Date()
                 var postings = 0
@@ -167,12 +167,19 @@ public final class Benchmark {
                 queryTimes.scan += Date().timeIntervalSince(t0)
                 // Full system: fused BoW+HE, top K reranked by the (whitened) global descriptor.
                 t0 = Date()
-                let g = try searcher.queryGlobal(x, options: options.query)
-                let db = ctx.global
+                let pooling = options.settings.global.pooling.rawValue
+                let whiten = options.query.whiten && globalDB[pooling + "+whiten"] != nil
+                let g = whiten ? try idx.whitening!.apply(x.global) : x.global
+                let db = globalDB[whiten ? pooling + "+whiten" : pooling]!
                 let list = fusedOrder.map { (ImageID($0), fused[$0]) }
                 let reranked = try Reranker.rerank(list, query: g, database: db, options: options.query.rerankOptions)
                 queryTimes.rerank += Date().timeIntervalSince(t0)
                 record("full: BoW+HE fused + rerank", q, reranked.map { Int($0.0) })
+                if let w = idx.whitening {   // the other choice of whitening, for comparison
+                    let (g2, db2) = whiten ? (x.global, globalDB[pooling]!) : (try w.apply(x.global), globalDB[pooling + "+whiten"]!)
+                    let other = try Reranker.rerank(list, query: g2, database: db2, options: options.query.rerankOptions)
+                    record("BoW+HE fused + rerank " + (whiten ? "(unwhitened)" : "(whitened)"), q, other.map { Int($0.0) })
+                }
                 record("BoW+HE fused", q, fusedOrder)
                 for (l, s) in he.enumerated() { record("BoW+HE \(layerNames[l])", q, ranking(s)) }
                 let adaptive = try LateFusion.fuse(he, rule: .queryAdaptive(topM: 100)).scores

@@ -72,3 +72,13 @@ public final class FeatureExtractor: @unchecked Sendable {
                               decodeSeconds: t1.timeIntervalSince(t0), networkSeconds: t2.timeIntervalSince(t1))
     }
 }
+
+extension PatchDescriptors {
+    /// The descriptors of `key`, or an error naming the layers that are there.
+    public func matrix(_ key: LayerKey) throws -> Matrix {
+        guard let m = layers[key] else {
+            throw EngineError.invalidInput("no descriptors for layer \(key) (have \(layers.keys.sorted().map(\.description).joined(separator: ", "))): vocabulary and patch settings do not match")
+        }
+        return m
+    }
+}

@@ -81,11 +81,11 @@ public final class SearchIndex: @unchecked Sendable {
 
     /// Quantises one extracted image for the database side (single assignment, MOF §2)
     /// and computes its per-layer norms (Fusion's `imageNorm`).
-    public func databaseEntry(_ x: ExtractedImage) -> NewImage {
+    public func databaseEntry(_ x: ExtractedImage) throws -> NewImage {
         var layers: [QuantizedLayer] = []
         var norms: [Float] = []
         for lv in vocabulary.layers {
-            let q = lv.assign(x.descriptors.layers[lv.key]!, k: 1)
+            let q = try lv.assign(try x.descriptors.matrix(lv.key), k: 1)
             layers.append(q)
             norms.append(imageNorm(q, idf: lv.idf))
         }
@@ -128,7 +128,7 @@ public final class SearchIndex: @unchecked Sendable {
                 report.networkSeconds += x.networkSeconds
                 if try store.contains(contentHash: x.contentHash) != nil { report.alreadyIndexed.append(path); continue }
                 let t = Date()
-                batch.append(databaseEntry(x))
+                batch.append(try databaseEntry(x))
                 report.quantizeSeconds += Date().timeIntervalSince(t)
                 if batch.count >= batchSize { try flush() }
             } catch let e as IndexError {

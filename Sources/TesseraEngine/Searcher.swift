@@ -89,8 +89,10 @@ public struct Searcher {
     public init(vocabulary: Vocabulary, whitening: PCAWhitening?) { self.vocabulary = vocabulary; self.whitening = whitening }
 
     /// Quantises the query's descriptors of every layer (k = MA words each).
-    public func quantize(_ x: ExtractedImage, options: QueryOptions) -> [QuantizedLayer] {
-        vocabulary.layers.map { lv in lv.assign(x.descriptors.layers[lv.key]!, k: options.multipleAssignment, ratio: options.assignmentRatio) }
+    public func quantize(_ x: ExtractedImage, options: QueryOptions) throws -> [QuantizedLayer] {
+        try vocabulary.layers.map { lv in
+            try lv.assign(try x.descriptors.matrix(lv.key), k: options.multipleAssignment, ratio: options.assignmentRatio)
+        }
     }
 
     /// Per-layer score arrays over image ids (eq. 3–7, normalised by ‖q‖·‖I‖).
@@ -138,7 +140,7 @@ public struct Searcher {
             timings.rerank = Date().timeIntervalSince(t)
         } else {
             var t = Date()
-            let quantized = quantize(x, options: options)
+            let quantized = try quantize(x, options: options)
             timings.assignment = Date().timeIntervalSince(t)
             t = Date()
             perLayer = try layerScores(quantized, context: context, options: options, postings: &postings)
@@ -172,17 +174,19 @@ public struct Searcher {
 
 extension SearchIndex {
     /// Runs `body` with a consistent snapshot of the index prepared for searching.
-    public func withSearchContext<R>(_ body: (SearchContext, Searcher) throws -> R) throws -> R {
-        try store.withSnapshot { snap in
+    /// With `whiten` false, global descriptors are compared as extracted (L2-normalised).
+    public func withSearchContext<R>(whiten: Bool = true, _ body: (SearchContext, Searcher) throws -> R) throws -> R {
+        let w = whiten ? whitening : nil
+        return try store.withSnapshot { snap in
             let records = try snap.images().map { (id: $0.id, path: $0.path, norms: $0.norms, global: $0.globalDescriptor) }
-            let ctx = try SearchContext(lists: snap, records: records, layerCount: vocabulary.layers.count, whitening: whitening)
-            return try body(ctx, Searcher(vocabulary: vocabulary, whitening: whitening))
+            let ctx = try SearchContext(lists: snap, records: records, layerCount: vocabulary.layers.count, whitening: w)
+            return try body(ctx, Searcher(vocabulary: vocabulary, whitening: w))
         }
     }
 
     /// Queries with image files.
     public func query(_ paths: [String], options: QueryOptions) throws -> [QueryResult] {
-        try withSearchContext { ctx, searcher in
+        try withSearchContext(whiten: options.whiten) { ctx, searcher in
             try paths.map { try searcher.search(extractor.extract($0), context: ctx, options: options) }
         }
     }
