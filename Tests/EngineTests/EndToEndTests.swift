@@ -1,0 +1,96 @@
+import Foundation
+import XCTest
+import Index
+import TesseraCore
+import TesseraEngine
+
+final class EndToEndTests: XCTestCase {
+    /// Each untouched photo finds its four transformed copies (crop, scale, rotation, light) first.
+    func testTransformedCopiesRankFirst() throws {
+        let f = try EngineFixture.shared.get()
+        let idx = try f.freshIndex("e2e")
+        for rerank in [false, true] {
+            var o = QueryOptions(); o.top = 4; o.rerank = rerank
+            let results = try idx.query(ImageFiles.collect([f.queries.path]), options: o)
+            XCTAssertEqual(results.count, 12)
+            for r in results {
+                let name = stem(r.query)
+                XCTAssertEqual(r.results.filter { stem($0.path).hasPrefix(name + "_") }.count, 4,
+                               "rerank \(rerank): \(name) → \(r.results.map { stem($0.path) })")
+                XCTAssertEqual(r.results.map(\.rank), [1, 2, 3, 4])
+                XCTAssert(zip(r.results, r.results.dropFirst()).allSatisfy { $0.score >= $1.score })
+            }
+        }
+    }
+
+    /// The LMDB index and the in-memory inverted lists give identical postings-driven scores.
+    func testLMDBAndMemoryListsScoreIdentically() throws {
+        let f = try EngineFixture.shared.get()
+        let idx = try f.freshIndex("backends")
+        let memory = MemoryInvertedLists(layerCount: idx.vocabulary.layers.count, signatureWords: idx.store.meta.signatureWords)
+        var records: [(id: ImageID, path: String, norms: [Float], global: [Float])] = []
+        for r in try idx.store.images() {
+            let x = try idx.extractor.extract(r.path)
+            let entry = try idx.databaseEntry(x)
+            try memory.add(id: r.id, layers: entry.layers)
+            records.append((r.id, r.path, entry.norms, entry.globalDescriptor))
+        }
+        let query = try idx.extractor.extract(f.queries.appendingPathComponent("chelsea.jpg").path)
+        var o = QueryOptions(); o.top = 48; o.rerank = false
+        let fromMemory = try Searcher(vocabulary: idx.vocabulary, whitening: nil).search(
+            query, context: try SearchContext(lists: memory, records: records, layerCount: 3, whitening: nil), options: o)
+        let fromLMDB = try idx.withSearchContext(whiten: false) { ctx, s in try s.search(query, context: ctx, options: o) }
+        XCTAssertEqual(fromMemory.results.map(\.path), fromLMDB.results.map(\.path))
+        XCTAssertEqual(fromMemory.results.map(\.score), fromLMDB.results.map(\.score))
+        XCTAssertEqual(fromMemory.postingsScanned, fromLMDB.postingsScanned)
+    }
+
+    func testAddingTwiceDoesNotDuplicateAndRemovalHidesTheImage() throws {
+        let f = try EngineFixture.shared.get()
+        let idx = try f.freshIndex("twice")
+        let again = try idx.add([f.collection.path], showProgress: false)
+        XCTAssertEqual(again.added.count, 0)
+        XCTAssertEqual(again.alreadyIndexed.count, 48)
+        XCTAssertEqual(try idx.store.images().count, 48)
+        // The same content under another path is recognised by its hash.
+        let copy = f.root.appendingPathComponent("copy-of-chelsea.jpg")
+        try? FileManager.default.removeItem(at: copy)
+        try FileManager.default.copyItem(at: f.collection.appendingPathComponent("chelsea_crop.jpg"), to: copy)
+        XCTAssertEqual(try idx.add([copy.path], showProgress: false).alreadyIndexed, [copy.path])
+
+        let removed = f.collection.appendingPathComponent("chelsea_light.jpg").path
+        XCTAssertEqual(try idx.remove([removed]), 1)
+        var o = QueryOptions(); o.top = 47
+        let r = try idx.query([f.queries.appendingPathComponent("chelsea.jpg").path], options: o)[0]
+        XCTAssertFalse(r.results.contains { $0.path == removed })
+        XCTAssertEqual(r.results.count, 47)
+    }
+
+    func testAnIndexRefusesAnotherVocabulary() throws {
+        let f = try EngineFixture.shared.get()
+        _ = try f.freshIndex("identity")
+        XCTAssertThrowsError(try SearchIndex(directory: f.root.appendingPathComponent("identity"), vocabulary: f.otherVocabulary,
+                                             modelPath: nil, readOnly: true)) { error in
+            guard case IndexError.identityMismatch = error else { return XCTFail("expected identityMismatch, got \(error)") }
+        }
+    }
+
+    func testUnreadableImagesAreSkippedAndReported() throws {
+        let f = try EngineFixture.shared.get()
+        let dir = f.root.appendingPathComponent("mixed")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let good = try Data(contentsOf: f.collection.appendingPathComponent("coffee_crop.jpg"))
+        try good.write(to: dir.appendingPathComponent("good.jpg"))
+        try good.prefix(good.count / 3).write(to: dir.appendingPathComponent("truncated.jpg"))
+        try Data("not an image".utf8).write(to: dir.appendingPathComponent("text.jpg"))
+        try Data().write(to: dir.appendingPathComponent("empty.jpg"))
+        try FileManager.default.copyItem(at: f.photos.appendingPathComponent("special/cmyk.jpg"), to: dir.appendingPathComponent("cmyk.jpg"))
+        try FileManager.default.copyItem(at: f.photos.appendingPathComponent("special/gray.jpg"), to: dir.appendingPathComponent("gray.jpg"))
+        let idx = try SearchIndex(directory: f.root.appendingPathComponent("mixed-index"), vocabulary: f.vocabulary, modelPath: nil, create: true)
+        let report = try idx.add([dir.path], showProgress: false)
+        XCTAssertEqual(Set(report.added.map(stem)), ["good", "cmyk", "gray"])
+        XCTAssertEqual(Set(report.failed.map { stem($0.path) }), ["truncated", "text", "empty"])
+        XCTAssertEqual(try idx.store.images().count, 3)
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import XCTest
+import Index
+import Quantizer
+import TesseraCore
+import TesseraEngine
+
+/// A small real pipeline shared by the engine tests: a vocabulary trained on the setup's
+/// "train" photos, and the 48-image "collection" (12 photos × crop, scale, rotate, light).
+final class EngineFixture: @unchecked Sendable {
+    static let shared = Result { try EngineFixture() }
+
+    let root: URL
+    let vocabulary: URL
+    let otherVocabulary: URL
+    let photos = AssetCache.file("photos")
+    var collection: URL { photos.appendingPathComponent("collection") }
+    var queries: URL { photos.appendingPathComponent("queries") }
+
+    init() throws {
+        guard FileManager.default.fileExists(atPath: AssetCache.file("photos/.complete").path) else {
+            XCTFail("test photos missing: run scripts/setup.sh (the test command does)")
+            throw XCTSkip("no photos")
+        }
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-engine-tests-\(getpid())")
+        try? FileManager.default.removeItem(at: root)
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let network = try ModelLocator.loadNetwork(explicit: nil)
+        let extractor = try FeatureExtractor(network: network, patchOptions: .init())
+        var o = VocabularyBuildOptions()
+        o.train.words = 300
+        o.train.iterations = 5
+        let train = ImageFiles.collect([photos.appendingPathComponent("train").path])
+        let built = try VocabularyBuilder.build(images: train, folderDescription: "train", extractor: extractor, options: o, showProgress: false)
+        vocabulary = root.appendingPathComponent("test.vocab")
+        try built.vocabulary.write(to: vocabulary)
+        try built.whitening?.write(to: SearchIndex.whiteningURL(for: vocabulary))
+        o.train.seed = 7
+        let other = try VocabularyBuilder.build(images: train, folderDescription: "train", extractor: extractor, options: o, showProgress: false)
+        otherVocabulary = root.appendingPathComponent("other.vocab")
+        try other.vocabulary.write(to: otherVocabulary)
+    }
+
+    /// A fresh index directory containing the whole collection.
+    func freshIndex(_ name: String) throws -> SearchIndex {
+        let dir = root.appendingPathComponent(name)
+        try? FileManager.default.removeItem(at: dir)
+        let idx = try SearchIndex(directory: dir, vocabulary: vocabulary, modelPath: nil, create: true)
+        let report = try idx.add([collection.path], showProgress: false)
+        XCTAssertEqual(report.added.count, 48)
+        XCTAssertTrue(report.failed.isEmpty)
+        return idx
+    }
+
+    /// The `tessera` executable built by the test command.
+    static var cli: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/release/tessera")
+    }
+
+    /// Runs the CLI; returns exit status and standard output.
+    @discardableResult
+    static func runCLI(_ args: [String]) throws -> (status: Int32, output: String) {
+        guard FileManager.default.isExecutableFile(atPath: cli.path) else {
+            XCTFail("\(cli.path) missing: the test command builds it (swift build -c release --product tessera)")
+            throw XCTSkip("no CLI")
+        }
+        let p = Process()
+        p.executableURL = cli
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+func stem(_ path: String) -> String { URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent }
