@@ -1,7 +1,23 @@
 // swift-tools-version:5.9
+import Foundation
 import PackageDescription
 
-let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+/// Release builds use the vector units of the machine that builds them: on x86-64 with AVX2
+/// and FMA (checked in /proc/cpuinfo) the Swift kernels (depthwise convolution, pooling,
+/// Hamming popcounts) target Haswell (AVX2, FMA, POPCNT); elsewhere the baseline. Set TESSERA_PORTABLE=1 to
+/// build a binary for older CPUs.
+let cpuFlags: [String] = {
+    #if arch(x86_64)
+    if ProcessInfo.processInfo.environment["TESSERA_PORTABLE"] == nil,
+       let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+       info.contains(" avx2"), info.contains(" fma") {
+        return ["-target-cpu", "haswell"]
+    }
+    #endif
+    return []
+}()
+
+let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"] + cpuFlags, .when(configuration: .release))]
 
 let package = Package(
     name: "Tessera",

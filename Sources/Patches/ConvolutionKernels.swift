@@ -2,9 +2,23 @@ import TesseraCore
 import COpenBLAS
 import Dispatch
 
+/// glibc's `mallopt` (malloc.h is not part of the Glibc module); parameters from malloc.h.
+@_silgen_name("mallopt") private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+private let mallocTrimThreshold: Int32 = -1, mallocMmapThreshold: Int32 = -3
+
 /// The convolution kernels of the forward pass, on channel-major (C×H×W) maps.
 /// BatchNorm is already folded into `weights`/`bias` (see `EfficientNetLite`).
 enum ConvolutionKernels {
+    /// Keeps the forward pass's large activation buffers in the heap between passes instead of
+    /// returning them to the kernel (glibc maps blocks above 32 MiB afresh each time, and every
+    /// fresh page costs a zero-fill fault). Called once when a network is loaded.
+    static let retainLargeBuffers: Void = {
+        #if os(Linux)
+        _ = glibcMallopt(mallocMmapThreshold, 256 << 20)
+        _ = glibcMallopt(mallocTrimThreshold, 512 << 20)
+        #endif
+    }()
+
     /// TensorFlow "SAME" padding: output = ceil(input / stride); the total padding
     /// max((out − 1)·s + k − in, 0) is split with the extra pixel at the bottom/right.
     static func samePadding(input: Int, kernel: Int, stride: Int) -> (output: Int, before: Int) {
@@ -19,7 +33,8 @@ enum ConvolutionKernels {
     static func pointwise(_ x: FeatureMap, weights: [Float], bias: [Float], outChannels: Int, relu: Bool,
                           residual: FeatureMap? = nil) -> FeatureMap {
         let hw = x.height * x.width
-        var y = [Float](repeating: 0, count: outChannels * hw)
+        // Every element is written below (bias or residual + bias) before SGEMM accumulates.
+        var y = [Float](unsafeUninitializedCapacity: outChannels * hw) { _, n in n = outChannels * hw }
         y.withUnsafeMutableBufferPointer { out in
             for c in 0..<outChannels {
                 let b = bias[c]
@@ -85,51 +100,90 @@ enum ConvolutionKernels {
         return pointwise(im, weights: weights, bias: bias, outChannels: outChannels, relu: relu)
     }
 
-    /// Depthwise k×k convolution (one filter per channel), stride s, SAME padding, bias, ReLU6.
-    /// Channels are split over both cores; the inner loop runs along a contiguous output row.
+    /// Depthwise k×k convolution (one filter per channel), stride 1 or 2, SAME padding, bias, ReLU6.
+    ///
+    /// Each channel is first copied into a zero-padded plane (stride 2: split into even and odd
+    /// columns), so every tap becomes a branch-free, contiguous multiply-add over a whole
+    /// output row (8 lanes at a time). Channels are split over both cores.
     static func depthwise(_ x: FeatureMap, weights: [Float], bias: [Float], kernel k: Int, stride s: Int) -> FeatureMap {
+        precondition(s == 1 || s == 2, "depthwise stride \(s) unsupported")
         let (oh, padTop) = samePadding(input: x.height, kernel: k, stride: s)
         let (ow, padLeft) = samePadding(input: x.width, kernel: k, stride: s)
         let C = x.channels, H = x.height, W = x.width
-        var y = [Float](repeating: 0, count: C * oh * ow)
+        // Padded plane: rows cover every tap of every output row, columns likewise.
+        let ph = (oh - 1) * s + k
+        let pw = (ow - 1) * s + k
+        let half = (pw + 1) / 2                       // width of the even/odd planes (stride 2)
+        let planeFloats = s == 1 ? ph * pw : 2 * ph * half
+        var y = [Float](unsafeUninitializedCapacity: C * oh * ow) { _, n in n = C * oh * ow }
+        let groups = min(C, 16)
         y.withUnsafeMutableBufferPointer { out in
             x.data.withUnsafeBufferPointer { src in
                 weights.withUnsafeBufferPointer { wt in
-                    let outBase = out.baseAddress!
-                    let srcBase = src.baseAddress!
-                    let wBase = wt.baseAddress!
-                    DispatchQueue.concurrentPerform(iterations: C) { c in
-                        let o = outBase + c * oh * ow
-                        let inp = srcBase + c * H * W
-                        let b = bias[c]
-                        for i in 0..<(oh * ow) { o[i] = b }
-                        for oy in 0..<oh {
-                            let orow = o + oy * ow
-                            for ky in 0..<k {
-                                let iy = oy * s + ky - padTop
-                                if iy < 0 || iy >= H { continue }
-                                let irow = inp + iy * W
-                                for kx in 0..<k {
-                                    let w = wBase[(c * k + ky) * k + kx]
-                                    // valid ox: 0 <= ox*s + kx - padLeft < W
-                                    let off = kx - padLeft
-                                    let lo = off >= 0 ? 0 : (-off + s - 1) / s
-                                    let hi = min(ow, (W - 1 - off) / s + 1)
-                                    if lo >= hi { continue }
+                    bias.withUnsafeBufferPointer { bs in
+                        let outBase = out.baseAddress!, srcBase = src.baseAddress!, wBase = wt.baseAddress!, bBase = bs.baseAddress!
+                        DispatchQueue.concurrentPerform(iterations: groups) { g in
+                            let plane = UnsafeMutablePointer<Float>.allocate(capacity: planeFloats)
+                            defer { plane.deallocate() }
+                            for c in (C * g / groups)..<(C * (g + 1) / groups) {
+                                plane.initialize(repeating: 0, count: planeFloats)
+                                let inp = srcBase + c * H * W
+                                for yy in 0..<H {
+                                    let py = yy + padTop
+                                    if py >= ph { break }
+                                    let irow = inp + yy * W
                                     if s == 1 {
-                                        let ip = irow + off
-                                        for ox in lo..<hi { orow[ox] += w * ip[ox] }
+                                        let prow = plane + py * pw + padLeft
+                                        for xx in 0..<min(W, pw - padLeft) { prow[xx] = irow[xx] }
                                     } else {
-                                        for ox in lo..<hi { orow[ox] += w * irow[ox * s + off] }
+                                        let even = plane + py * half, odd = plane + ph * half + py * half
+                                        for xx in 0..<min(W, pw - padLeft) {
+                                            let px = xx + padLeft
+                                            if px & 1 == 0 { even[px >> 1] = irow[xx] } else { odd[px >> 1] = irow[xx] }
+                                        }
                                     }
+                                }
+                                let o = outBase + c * oh * ow
+                                let b = bBase[c]
+                                let wc = wBase + c * k * k
+                                for oy in 0..<oh {
+                                    let orow = o + oy * ow
+                                    for i in 0..<ow { orow[i] = b }
+                                    for ky in 0..<k {
+                                        let py = oy * s + ky
+                                        for kx in 0..<k {
+                                            let w = wc[ky * k + kx]
+                                            let ip: UnsafeMutablePointer<Float>
+                                            if s == 1 {
+                                                ip = plane + py * pw + kx
+                                            } else {
+                                                ip = (kx & 1 == 0 ? plane : plane + ph * half) + py * half + (kx >> 1)
+                                            }
+                                            multiplyAdd(orow, ip, w, ow)
+                                        }
+                                    }
+                                    for i in 0..<ow { orow[i] = relu6(orow[i]) }
                                 }
                             }
                         }
-                        for i in 0..<(oh * ow) { o[i] = relu6(o[i]) }
                     }
                 }
             }
         }
         return FeatureMap(channels: C, height: oh, width: ow, data: y)
+    }
+
+    /// out[i] += w · a[i] for i < n, eight lanes at a time.
+    @inline(__always)
+    static func multiplyAdd(_ out: UnsafeMutablePointer<Float>, _ a: UnsafeMutablePointer<Float>, _ w: Float, _ n: Int) {
+        var i = 0
+        let wv = SIMD8<Float>(repeating: w)
+        while i + 8 <= n {
+            let o = UnsafeMutableRawPointer(out + i).loadUnaligned(as: SIMD8<Float>.self)
+            let v = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: o + wv * v, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { out[i] += w * a[i]; i += 1 }
     }
 }

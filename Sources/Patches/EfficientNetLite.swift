@@ -110,6 +110,7 @@ public final class EfficientNetLite: @unchecked Sendable {
         fcBias = fcb.values
         classes = fcw.shape[0]
         weightsSHA256 = sha256
+        ConvolutionKernels.retainLargeBuffers
     }
 
     /// Channels and total stride of a tap (see `Tap`).

@@ -101,8 +101,9 @@ public final class PatchExtractor: @unchecked Sendable {
         for key in options.layers {
             let tap: Tap = key.layer == "logits" ? .head : Tap(key.layer)!
             let s = network.geometry(of: tap).stride
-            let origins = positions.map { (x: $0.x / s, y: $0.y / s) }
-            let pooled = WindowPooling.pool(maps[tap]!, origins: origins, side: options.patchSize / s, pooling: key.pooling)
+            let xs = Array(Set(positions.map(\.x))).sorted().map { $0 / s }
+            let ys = Array(Set(positions.map(\.y))).sorted().map { $0 / s }
+            let pooled = WindowPooling.pool(maps[tap]!, xs: xs, ys: ys, side: options.patchSize / s, pooling: key.pooling)
             var m = key.layer == "logits" ? network.logits(pooledHeads: pooled) : pooled
             signedSqrtL2(&m)
             layers[key] = m
@@ -121,7 +122,7 @@ public final class PatchExtractor: @unchecked Sendable {
             for key in options.layers {
                 let tap: Tap = key.layer == "logits" ? .head : Tap(key.layer)!
                 let map = maps[tap]!
-                let pooled = WindowPooling.pool(map, origins: [(0, 0)], side: max(map.width, map.height), pooling: key.pooling)
+                let pooled = WindowPooling.pool(map, xs: [0], ys: [0], side: max(map.width, map.height), pooling: key.pooling)
                 layers[key]!.append(rowsOf: key.layer == "logits" ? network.logits(pooledHeads: pooled) : pooled)
             }
         }

@@ -1,31 +1,44 @@
+import Dispatch
 import TesseraCore
 
-/// Pools windows of a C×H×W map into one C-vector per window: MOF eq. (1) (sum) and
-/// eq. (2) (max). Windows are given by their top-left cell and a side in cells and are
-/// clipped to the map.
+/// Pools square windows of a C×H×W map into one C-vector per window: MOF eq. (1) (sum) and
+/// eq. (2) (max); `.fc` averages (the FC layer's input). The windows form a grid — every
+/// combination of a top row in `ys` and a left column in `xs`, `side` cells each, clipped to
+/// the map — so pooling is separable: first along rows for every left column, then along
+/// columns, which costs H·|xs|·side + |ys|·|xs|·side per channel instead of |ys|·|xs|·side².
+/// Output row j·|xs| + i pools the window at (xs[i], ys[j]); channels run on both cores.
 enum WindowPooling {
-    /// n×C matrix, row i pooling the window at `origins[i]` of `side`×`side` cells.
-    static func pool(_ map: FeatureMap, origins: [(x: Int, y: Int)], side: Int, pooling: Pooling) -> Matrix {
+    static func pool(_ map: FeatureMap, xs: [Int], ys: [Int], side: Int, pooling: Pooling) -> Matrix {
         let C = map.channels, H = map.height, W = map.width
-        var out = Matrix(rows: origins.count, cols: C)
+        let nx = xs.count, ny = ys.count
+        var out = Matrix(rows: nx * ny, cols: C)
+        let isMax = pooling == .max
+        let xr = xs.map { x -> (Int, Int) in let a = min(max(x, 0), W - 1); return (a, max(min(x + side, W), a + 1)) }
+        let yr = ys.map { y -> (Int, Int) in let a = min(max(y, 0), H - 1); return (a, max(min(y + side, H), a + 1)) }
         map.data.withUnsafeBufferPointer { src in
             out.data.withUnsafeMutableBufferPointer { dst in
-                for c in 0..<C {
-                    let plane = src.baseAddress! + c * H * W
-                    for (i, o) in origins.enumerated() {
-                        let y0 = min(max(o.y, 0), H - 1), x0 = min(max(o.x, 0), W - 1)
-                        let y1 = min(o.y + side, H), x1 = min(o.x + side, W)
-                        var acc: Float = pooling == .max ? -.infinity : 0
-                        for y in y0..<max(y1, y0 + 1) {
+                let srcBase = src.baseAddress!, dstBase = dst.baseAddress!
+                let groups = min(C, 8)
+                DispatchQueue.concurrentPerform(iterations: groups) { g in
+                    var rowPooled = [Float](repeating: 0, count: H * nx)
+                    for c in (C * g / groups)..<(C * (g + 1) / groups) {
+                        let plane = srcBase + c * H * W
+                        for y in 0..<H {
                             let row = plane + y * W
-                            for x in x0..<max(x1, x0 + 1) {
-                                if pooling == .max { acc = max(acc, row[x]) } else { acc += row[x] }
+                            for (i, (x0, x1)) in xr.enumerated() {
+                                var acc: Float = isMax ? -.infinity : 0
+                                for x in x0..<x1 { acc = isMax ? max(acc, row[x]) : acc + row[x] }
+                                rowPooled[y * nx + i] = acc
                             }
                         }
-                        if pooling == .fc {   // the FC layer consumes the window's average
-                            acc /= Float(max(y1 - y0, 1) * max(x1 - x0, 1))
+                        for (j, (y0, y1)) in yr.enumerated() {
+                            for (i, (x0, x1)) in xr.enumerated() {
+                                var acc: Float = isMax ? -.infinity : 0
+                                for y in y0..<y1 { let v = rowPooled[y * nx + i]; acc = isMax ? max(acc, v) : acc + v }
+                                if pooling == .fc { acc /= Float((y1 - y0) * (x1 - x0)) }
+                                dstBase[(j * nx + i) * C + c] = acc
+                            }
                         }
-                        dst[i * C + c] = acc
                     }
                 }
             }
