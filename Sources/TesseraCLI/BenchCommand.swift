@@ -23,6 +23,7 @@ struct BenchFlags: ParsableArguments {
     @Option(help: "Hamming-embedding bits.") var heBits = 128
     @Option(help: "Seed.") var seed: UInt64 = 42
     @Option(help: "Global descriptor used for reranking.") var global: GlobalPooling = .gem
+    @Option(help: "Extra scales of the global descriptor, comma-separated fractions (e.g. 0.7071,0.5).") var globalScales = ""
     @Option(help: "Write the report as JSON.") var json: String?
     @Option(help: "Write an HTML page: the table and the worst queries with their results.") var html: String?
     @Flag(help: "No progress bars.") var quiet = false
@@ -32,6 +33,7 @@ struct BenchFlags: ParsableArguments {
         o.modelPath = modelOptions.model
         o.settings.patch = try patch.options()
         o.settings.global.pooling = global
+        o.settings.global.extraScales = try parseScales(globalScales)
         o.vocabulary.train.words = words
         o.vocabulary.train.pcaDims = pca
         o.vocabulary.train.iterations = iterations
@@ -52,6 +54,13 @@ struct BenchFlags: ParsableArguments {
         if let html {
             try BenchmarkFormatter.html(report, rankings: rankings, paths: paths).write(toFile: html, atomically: true, encoding: .utf8)
         }
+    }
+}
+
+func parseScales(_ text: String) throws -> [Double] {
+    try text.split(separator: ",").map { s in
+        guard let v = Double(s), v > 0, v <= 1 else { throw ValidationError("bad scale \(s): expected a fraction in (0, 1]") }
+        return v
     }
 }
 

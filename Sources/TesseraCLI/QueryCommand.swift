@@ -16,7 +16,8 @@ struct ScoringFlags: ParsableArguments {
     @Flag(help: "Query-adaptive late fusion (Zheng et al. 2015) instead of equal weights.") var adaptiveFusion = false
     @Flag(help: "Rank by the global descriptor only (exhaustive cosine).") var globalOnly = false
     @Flag(help: "Do not PCA-whiten global descriptors (whitening is learned with the vocabulary).") var noWhiten = false
-    @Option(help: "α-query expansion over the top N of a global-only ranking (0 = off).") var queryExpansion = 0
+    @Option(help: "α-query expansion of the global descriptor over the top N results (0 = off).") var queryExpansion = 0
+    @Option(help: "Database-side augmentation of global descriptors with N neighbours (0 = off).") var dba = 0
 
     func apply(to o: inout QueryOptions) {
         o.multipleAssignment = ma
@@ -27,6 +28,7 @@ struct ScoringFlags: ParsableArguments {
         o.globalOnly = globalOnly
         o.whiten = !noWhiten
         o.queryExpansion = queryExpansion
+        o.databaseAugmentation = dba
     }
 }
 
@@ -60,7 +62,7 @@ struct QueryCommand: ParsableCommand {
         }
         var results: [QueryResult] = []
         var failed = 0
-        try idx.withSearchContext(whiten: o.whiten) { ctx, searcher in
+        try idx.withSearchContext(whiten: o.whiten, databaseAugmentation: o.databaseAugmentation) { ctx, searcher in
             for path in images {
                 do {
                     let x = try idx.extractor.extract(URL(fileURLWithPath: path).standardizedFileURL.path)

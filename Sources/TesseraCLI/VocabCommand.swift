@@ -30,11 +30,13 @@ struct VocabTrainCommand: ParsableCommand {
     @Option(help: "Random seed (every step is reproducible from it).") var seed: UInt64 = 42
     @Flag(help: "Exact k-means (BLAS) instead of approximate k-means (k-d forest).") var exact = false
     @Option(help: "Global descriptor pooling stored in indexes built with this vocabulary.") var global: GlobalPooling = .gem
+    @Option(help: "Extra scales of the global descriptor, comma-separated fractions (e.g. 0.7071,0.5).") var globalScales = ""
     @Option(help: "Output vocabulary file.") var out: String
 
     func run() throws {
         let net = try ModelLocator.loadNetwork(explicit: modelOptions.model)
         var g = GlobalDescriptorOptions(); g.pooling = global
+        g.extraScales = try parseScales(globalScales)
         let extractor = try FeatureExtractor(network: net, patchOptions: try patch.options(), global: g)
         var o = VocabularyBuildOptions()
         o.train.words = words; o.train.pcaDims = pca; o.train.iterations = iterations

@@ -150,6 +150,13 @@ public final class Benchmark {
                 globalDB[p.rawValue] = raw
                 if let w = whitenings[p] { globalDB[p.rawValue + "+whiten"] = try w.apply(rows: raw) }
             }
+            // Database-side augmentation of the reranking descriptor (raw and whitened), when asked.
+            let dbaN = options.query.databaseAugmentation
+            let dbaSuffix = dbaN > 0 ? "+dba" : ""
+            if dbaN > 0 {
+                let p = options.settings.global.pooling.rawValue
+                for key in [p, p + "+whiten"] { if let m = globalDB[key] { globalDB[key + "+dba"] = GlobalSearch.databaseAugmentation(m, n: dbaN) } }
+            }
             let bar = ProgressBar("queries ", total: queryNames.count, enabled: options.showProgress)
             let layerNames = vocab.layers.map { $0.key.description }
             var bowOptions = options.query
@@ -170,14 +177,14 @@ public final class Benchmark {
                 let pooling = options.settings.global.pooling.rawValue
                 let whiten = options.query.whiten && globalDB[pooling + "+whiten"] != nil
                 let g = whiten ? try idx.whitening!.apply(x.global) : x.global
-                let db = globalDB[whiten ? pooling + "+whiten" : pooling]!
+                let db = globalDB[whiten ? pooling + "+whiten" + dbaSuffix : pooling + dbaSuffix]!
                 let list = fusedOrder.map { (ImageID($0), fused[$0]) }
-                let reranked = try Reranker.rerank(list, query: g, database: db, options: options.query.rerankOptions)
+                let reranked = try searcher.rerank(list, query: g, database: db, options: options.query)
                 queryTimes.rerank += Date().timeIntervalSince(t0)
                 record("full: BoW+HE fused + rerank", q, reranked.map { Int($0.0) })
                 if let w = idx.whitening {   // the other choice of whitening, for comparison
-                    let (g2, db2) = whiten ? (x.global, globalDB[pooling]!) : (try w.apply(x.global), globalDB[pooling + "+whiten"]!)
-                    let other = try Reranker.rerank(list, query: g2, database: db2, options: options.query.rerankOptions)
+                    let (g2, db2) = whiten ? (x.global, globalDB[pooling + dbaSuffix]!) : (try w.apply(x.global), globalDB[pooling + "+whiten" + dbaSuffix]!)
+                    let other = try searcher.rerank(list, query: g2, database: db2, options: options.query)
                     record("BoW+HE fused + rerank " + (whiten ? "(unwhitened)" : "(whitened)"), q, other.map { Int($0.0) })
                 }
                 record("BoW+HE fused", q, fusedOrder)

@@ -24,8 +24,14 @@ public struct QueryOptions: Sendable {
     public var globalOnly = false
     /// Apply the vocabulary's PCA-whitening to global descriptors when it has one.
     public var whiten = true
-    /// α-query expansion over the top n of the global ranking (0 = off).
+    /// α-query expansion (α = 3) of the global descriptor over the top n of the ranking (0 = off):
+    /// in global-only mode over the global ranking, otherwise over the reranked list, whose
+    /// top K is then reranked again with the expanded query.
     public var queryExpansion = 0
+    /// Database-side augmentation: each database global descriptor replaced by the weighted
+    /// sum of itself and its n nearest database neighbours (0 = off). Applied when a search
+    /// context is prepared.
+    public var databaseAugmentation = 0
     public init() {}
 }
 
@@ -62,7 +68,7 @@ public struct SearchContext {
     public var imageBound: Int { paths.count }
 
     public init(lists: any InvertedListsReader, records: [(id: ImageID, path: String, norms: [Float], global: [Float])],
-                layerCount: Int, whitening: PCAWhitening?) throws {
+                layerCount: Int, whitening: PCAWhitening?, databaseAugmentation: Int = 0) throws {
         self.lists = lists
         let bound = Int(records.map(\.id).max().map { $0 + 1 } ?? 0)
         var norms = [[Float]](repeating: [Float](repeating: 0, count: bound), count: layerCount)
@@ -77,7 +83,8 @@ public struct SearchContext {
                 for c in 0..<min(dim, v.count) { g[Int(r.id), c] = v[c] }
             }
         }
-        self.norms = norms; self.paths = paths; self.global = g
+        self.norms = norms; self.paths = paths
+        self.global = databaseAugmentation > 0 ? GlobalSearch.databaseAugmentation(g, n: databaseAugmentation) : g
     }
 }
 
@@ -151,7 +158,7 @@ public struct Searcher {
             timings.scan = Date().timeIntervalSince(t)
             if options.rerank && !g.isEmpty && context.global.cols == g.count {
                 t = Date()
-                ranked = try Reranker.rerank(ranked, query: g, database: context.global, options: options.rerankOptions)
+                ranked = try rerank(ranked, query: g, database: context.global, options: options)
                 timings.rerank = Date().timeIntervalSince(t)
             }
             ranked = Array(ranked.prefix(options.top))
@@ -161,6 +168,23 @@ public struct Searcher {
                         layerScores: perLayer.map { $0[Int(r.0)] })
         }
         return QueryResult(query: x.path, results: results, timings: timings, postingsScanned: postings)
+    }
+
+    /// Reranks the top K of an inverted-file list by the global cosine (`Reranker`, METHOD.md §5);
+    /// with `queryExpansion` n > 0 the query descriptor is then expanded over the n best of that
+    /// list (αQE, weights cos^3) and the original list reranked again with the expanded query.
+    public func rerank(_ list: [(ImageID, Float)], query g: [Float], database: Matrix,
+                       options: QueryOptions) throws -> [(ImageID, Float)] {
+        let first = try Reranker.rerank(list, query: g, database: database, options: options.rerankOptions)
+        guard options.queryExpansion > 0 else { return first }
+        let neighbours = first.prefix(options.queryExpansion).map { e -> (ImageID, Float) in
+            var dot: Float = 0
+            let o = Int(e.0) * database.cols
+            for c in 0..<database.cols { dot += g[c] * database.data[o + c] }
+            return (e.0, dot)
+        }
+        let expanded = try GlobalSearch.alphaQueryExpansion(query: g, neighbours: neighbours, database: database, n: options.queryExpansion)
+        return try Reranker.rerank(list, query: expanded, database: database, options: options.rerankOptions)
     }
 
     /// Scores of absent (removed) images and of `exclude` set to −∞ so they never rank.
@@ -175,18 +199,20 @@ public struct Searcher {
 extension SearchIndex {
     /// Runs `body` with a consistent snapshot of the index prepared for searching.
     /// With `whiten` false, global descriptors are compared as extracted (L2-normalised).
-    public func withSearchContext<R>(whiten: Bool = true, _ body: (SearchContext, Searcher) throws -> R) throws -> R {
+    public func withSearchContext<R>(whiten: Bool = true, databaseAugmentation: Int = 0,
+                                     _ body: (SearchContext, Searcher) throws -> R) throws -> R {
         let w = whiten ? whitening : nil
         return try store.withSnapshot { snap in
             let records = try snap.images().map { (id: $0.id, path: $0.path, norms: $0.norms, global: $0.globalDescriptor) }
-            let ctx = try SearchContext(lists: snap, records: records, layerCount: vocabulary.layers.count, whitening: w)
+            let ctx = try SearchContext(lists: snap, records: records, layerCount: vocabulary.layers.count, whitening: w,
+                                        databaseAugmentation: databaseAugmentation)
             return try body(ctx, Searcher(vocabulary: vocabulary, whitening: w))
         }
     }
 
     /// Queries with image files.
     public func query(_ paths: [String], options: QueryOptions) throws -> [QueryResult] {
-        try withSearchContext(whiten: options.whiten) { ctx, searcher in
+        try withSearchContext(whiten: options.whiten, databaseAugmentation: options.databaseAugmentation) { ctx, searcher in
             try paths.map { try searcher.search(extractor.extract($0), context: ctx, options: options) }
         }
     }
