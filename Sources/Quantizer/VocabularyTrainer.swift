@@ -10,9 +10,14 @@ public enum TrainProgress: Sendable {
 
 /// Options of ``VocabularyTrainer/train(layer:descriptors:imageOfRow:imageCount:options:)``.
 public struct TrainOptions: Sendable {
-    /// Number of visual words (MOF default 20,000); capped to max(1, n/4) on small training sets
-    /// so every word averages ≥ 4 descriptors.
+    /// Number of visual words (MOF default 20,000); capped to max(1, n / `minDescriptorsPerWord`)
+    /// on small training sets
     public var words: Int = 20_000
+    /// Training descriptors per word at least (caps `words`). Default 32: the per-word HE
+    /// medians and the IDF need a few dozen samples per word; with fewer, words become
+    /// noise. Measured on both development sets (Bench/RESULTS.md, vocabulary-size sweep):
+    /// 2,000–5,000 words trained on ~50–75k descriptors beat 12–19k words.
+    public var minDescriptorsPerWord: Int = 32
     /// PCA output dimension (0 = no PCA; also none when ≥ the input dimension). Default 128: the
     /// k-d forest and k-means cost grow with d while recall of the forest falls with d, and
     /// 128 dims keep HE's 128 orthogonal bits possible.
@@ -75,7 +80,7 @@ public enum VocabularyTrainer {
             x = p.apply(descriptors)
             pca = p
         }
-        let words = max(1, min(options.words, n / 4))
+        let words = max(1, min(options.words, n / max(1, options.minDescriptorsPerWord)))
         var km = KMeansOptions(k: words, iterations: options.iterations, seed: rng.next())
         km.keepPreviousIfCloser = true
         let progress = options.progress

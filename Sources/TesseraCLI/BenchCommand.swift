@@ -18,12 +18,13 @@ struct BenchFlags: ParsableArguments {
     @Option(help: "Images to index and query (folder).") var images: String
     @Option(help: "Training images for the vocabulary and whitening (folder, disjoint from --images).") var train: String
     @Option(help: "Visual words per layer.") var words = 20_000
+    @Option(help: "Training descriptors per word at least (caps --words).") var minPerWord = 32
     @Option(help: "PCA dimension before clustering (0 = none).") var pca = 128
     @Option(help: "k-means iterations.") var iterations = 10
     @Option(help: "Hamming-embedding bits.") var heBits = 128
     @Option(help: "Seed.") var seed: UInt64 = 42
-    @Option(help: "Global descriptor used for reranking.") var global: GlobalPooling = .gem
-    @Option(help: "Extra scales of the global descriptor, comma-separated fractions (e.g. 0.7071,0.5).") var globalScales = ""
+    @Option(help: "Global descriptor used for reranking.") var global: GlobalPooling = .rmac
+    @Option(help: "Extra scales of the global descriptor, comma-separated fractions (\"\" = single scale).") var globalScales = "0.7071,0.5"
     @Option(help: "Write the report as JSON.") var json: String?
     @Option(help: "Write an HTML page: the table and the worst queries with their results.") var html: String?
     @Flag(help: "No progress bars.") var quiet = false
@@ -35,6 +36,7 @@ struct BenchFlags: ParsableArguments {
         o.settings.global.pooling = global
         o.settings.global.extraScales = try parseScales(globalScales)
         o.vocabulary.train.words = words
+        o.vocabulary.train.minDescriptorsPerWord = minPerWord
         o.vocabulary.train.pcaDims = pca
         o.vocabulary.train.iterations = iterations
         o.vocabulary.train.heBits = heBits

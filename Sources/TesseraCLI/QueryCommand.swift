@@ -13,10 +13,10 @@ struct ScoringFlags: ParsableArguments {
     @Flag(help: "Do not rerank with the global descriptor.") var noRerank = false
     @Option(help: "Rerank depth K.") var rerankDepth = 100
     @Option(help: "Weight β of the global cosine when reranking.") var rerankBeta: Float = 0.5
-    @Flag(help: "Query-adaptive late fusion (Zheng et al. 2015) instead of equal weights.") var adaptiveFusion = false
+    @Flag(help: "Equal layer weights in late fusion instead of query-adaptive ones (Zheng et al. 2015).") var equalFusion = false
     @Flag(help: "Rank by the global descriptor only (exhaustive cosine).") var globalOnly = false
     @Flag(help: "Do not PCA-whiten global descriptors (whitening is learned with the vocabulary).") var noWhiten = false
-    @Option(help: "α-query expansion of the global descriptor over the top N results (0 = off).") var queryExpansion = 0
+    @Option(help: "α-query expansion of the global descriptor over the top N results (0 = off).") var queryExpansion = 3
     @Option(help: "Database-side augmentation of global descriptors with N neighbours (0 = off).") var dba = 0
 
     func apply(to o: inout QueryOptions) {
@@ -24,7 +24,7 @@ struct ScoringFlags: ParsableArguments {
         o.scoring = ScoringOptions(hammingEmbedding: !noHe, hammingThreshold: hammingThreshold, sigma: sigma)
         o.rerank = !noRerank
         o.rerankOptions = RerankOptions(beta: rerankBeta, depth: rerankDepth)
-        if adaptiveFusion { o.fusion = .queryAdaptive(topM: 100) }
+        if equalFusion { o.fusion = nil }
         o.globalOnly = globalOnly
         o.whiten = !noWhiten
         o.queryExpansion = queryExpansion

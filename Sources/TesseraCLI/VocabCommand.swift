@@ -21,7 +21,8 @@ struct VocabTrainCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var patch: PatchFlags
     @Option(help: "Folder (searched recursively) or files of training images.") var images: [String]
-    @Option(help: "Visual words per layer (capped to descriptors/4 on small sets).") var words = 20_000
+    @Option(help: "Visual words per layer (capped to descriptors / --min-per-word on small sets).") var words = 20_000
+    @Option(help: "Training descriptors per word at least (caps --words).") var minPerWord = 32
     @Option(help: "PCA dimension before clustering (0 = none).") var pca = 128
     @Option(help: "Total descriptors kept per layer (reservoir sample).") var maxDescriptors = 500_000
     @Option(help: "Descriptors kept per image.") var maxPerImage = 200
@@ -29,8 +30,8 @@ struct VocabTrainCommand: ParsableCommand {
     @Option(help: "Hamming-embedding bits (64, 128, 256).") var heBits = 128
     @Option(help: "Random seed (every step is reproducible from it).") var seed: UInt64 = 42
     @Flag(help: "Exact k-means (BLAS) instead of approximate k-means (k-d forest).") var exact = false
-    @Option(help: "Global descriptor pooling stored in indexes built with this vocabulary.") var global: GlobalPooling = .gem
-    @Option(help: "Extra scales of the global descriptor, comma-separated fractions (e.g. 0.7071,0.5).") var globalScales = ""
+    @Option(help: "Global descriptor pooling stored in indexes built with this vocabulary.") var global: GlobalPooling = .rmac
+    @Option(help: "Extra scales of the global descriptor, comma-separated fractions (\"\" = single scale).") var globalScales = "0.7071,0.5"
     @Option(help: "Output vocabulary file.") var out: String
 
     func run() throws {
@@ -39,7 +40,7 @@ struct VocabTrainCommand: ParsableCommand {
         g.extraScales = try parseScales(globalScales)
         let extractor = try FeatureExtractor(network: net, patchOptions: try patch.options(), global: g)
         var o = VocabularyBuildOptions()
-        o.train.words = words; o.train.pcaDims = pca; o.train.iterations = iterations
+        o.train.words = words; o.train.minDescriptorsPerWord = minPerWord; o.train.pcaDims = pca; o.train.iterations = iterations
         o.train.heBits = heBits; o.train.seed = seed
         if exact { o.train.searcher = .exact }
         o.maxDescriptors = maxDescriptors; o.maxDescriptorsPerImage = maxPerImage

@@ -170,6 +170,7 @@ public final class Benchmark {
                 var postings = 0
                 let he = try searcher.layerScores(quantized, context: ctx, options: options.query, postings: &postings)
                 let fused = try LateFusion.fuse(he, rule: options.query.fusion ?? LateFusion.equalWeights(he.count)).scores
+                let equal = try LateFusion.fuse(he, rule: LateFusion.equalWeights(he.count)).scores
                 let fusedOrder = ranking(fused)
                 queryTimes.scan += Date().timeIntervalSince(t0)
                 // Full system: fused BoW+HE, top K reranked by the (whitened) global descriptor.
@@ -187,10 +188,10 @@ public final class Benchmark {
                     let other = try searcher.rerank(list, query: g2, database: db2, options: options.query)
                     record("BoW+HE fused + rerank " + (whiten ? "(unwhitened)" : "(whitened)"), q, other.map { Int($0.0) })
                 }
-                record("BoW+HE fused", q, fusedOrder)
+                record("BoW+HE fused (equal weights)", q, ranking(equal))
                 for (l, s) in he.enumerated() { record("BoW+HE \(layerNames[l])", q, ranking(s)) }
                 let adaptive = try LateFusion.fuse(he, rule: .queryAdaptive(topM: 100)).scores
-                record("BoW+HE fused adaptive", q, ranking(adaptive))
+                record("BoW+HE fused (query-adaptive)", q, ranking(adaptive))
                 if he.count == 3 {
                     for combo in [[0, 1], [0, 2], [1, 2]] {
                         let s = try LateFusion.fuse(combo.map { he[$0] }, rule: LateFusion.equalWeights(2)).scores
@@ -200,7 +201,7 @@ public final class Benchmark {
                 var ignored = 0
                 let bow = try searcher.layerScores(quantized, context: ctx, options: bowOptions, postings: &ignored)
                 for (l, s) in bow.enumerated() { record("BoW \(layerNames[l])", q, ranking(s)) }
-                let bowFused = try LateFusion.fuse(bow, rule: LateFusion.equalWeights(bow.count)).scores
+                let bowFused = try LateFusion.fuse(bow, rule: options.query.fusion ?? LateFusion.equalWeights(bow.count)).scores
                 record("BoW fused", q, ranking(bowFused))
                 let bowList = ranking(bowFused).map { (ImageID($0), bowFused[$0]) }
                 record("BoW fused + rerank", q, try Reranker.rerank(bowList, query: g, database: db, options: options.query.rerankOptions).map { Int($0.0) })
@@ -290,7 +291,7 @@ public final class Benchmark {
     /// everything that affects it.
     func vocabulary(for files: [String], features: [String: ExtractedImage], extractor: FeatureExtractor) throws -> URL {
         let t = options.vocabulary.train
-        let keyText = "\(extractor.identity) files=\(files.joined(separator: "|")) hashes=\(files.compactMap { features[$0]?.contentHash }.joined()) words=\(t.words) pca=\(t.pcaDims) it=\(t.iterations) seed=\(t.seed) he=\(t.heBits) searcher=\(t.searcher) perImage=\(options.vocabulary.maxDescriptorsPerImage) max=\(options.vocabulary.maxDescriptors)"
+        let keyText = "\(extractor.identity) files=\(files.joined(separator: "|")) hashes=\(files.compactMap { features[$0]?.contentHash }.joined()) words=\(t.words) minPerWord=\(t.minDescriptorsPerWord) pca=\(t.pcaDims) it=\(t.iterations) seed=\(t.seed) he=\(t.heBits) searcher=\(t.searcher) perImage=\(options.vocabulary.maxDescriptorsPerImage) max=\(options.vocabulary.maxDescriptors)"
         let dir = options.cacheDirectory.appendingPathComponent("vocabularies")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let url = dir.appendingPathComponent(SHA256.hex(Array(keyText.utf8)).prefix(24) + ".vocab")

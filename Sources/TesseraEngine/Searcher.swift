@@ -15,8 +15,9 @@ public struct QueryOptions: Sendable {
     public var scoring = ScoringOptions()
     /// Layers used (indices into the vocabulary's layers); nil = all.
     public var layers: [Int]? = nil
-    /// Late fusion rule (eq. 8): fixed weights (default equal) or query-adaptive.
-    public var fusion: FusionRule? = nil
+    /// Late fusion rule (eq. 8): query-adaptive weights (Zheng et al. 2015, default: better
+    /// than equal weights on both development sets, Bench/RESULTS.md) or fixed weights (nil = equal).
+    public var fusion: FusionRule? = .queryAdaptive(topM: 100)
     /// Rerank the top `rerank.depth` by the global descriptor. Default on.
     public var rerank = true
     public var rerankOptions = RerankOptions()
@@ -26,8 +27,8 @@ public struct QueryOptions: Sendable {
     public var whiten = true
     /// α-query expansion (α = 3) of the global descriptor over the top n of the ranking (0 = off):
     /// in global-only mode over the global ranking, otherwise over the reranked list, whose
-    /// top K is then reranked again with the expanded query.
-    public var queryExpansion = 0
+    /// top K is then reranked again with the expanded query. Default 3.
+    public var queryExpansion = 3
     /// Database-side augmentation: each database global descriptor replaced by the weighted
     /// sum of itself and its n nearest database neighbours (0 = off). Applied when a search
     /// context is prepared.

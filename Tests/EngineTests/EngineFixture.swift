@@ -29,6 +29,7 @@ final class EngineFixture: @unchecked Sendable {
         let extractor = try FeatureExtractor(network: network, patchOptions: .init())
         var o = VocabularyBuildOptions()
         o.train.words = 300
+        o.train.minDescriptorsPerWord = 4
         o.train.iterations = 5
         let train = ImageFiles.collect([photos.appendingPathComponent("train").path])
         let built = try VocabularyBuilder.build(images: train, folderDescription: "train", extractor: extractor, options: o, showProgress: false)
