@@ -7,6 +7,7 @@ let suites: [String: ([String]) throws -> Void] = [
     "quantizer": runQuantizerBench,
     "index": runIndexBench,
     "fusion": runFusionBench,
+    "dump": runDescriptorDump,
 ]
 
 let args = Array(CommandLine.arguments.dropFirst())
