@@ -15,13 +15,19 @@ final class VocabularyTests: XCTestCase {
         XCTAssertEqual(idf[3], Float(log(3.0)), accuracy: 1e-6)
     }
 
-    private func trainSmall(pcaDims: Int = 8, seed: UInt64 = 4) throws -> LayerVocabulary {
+    private func trainSmall(pcaDims: Int = 8, seed: UInt64 = 4, minPerWord: Int = 4) throws -> LayerVocabulary {
         let (x, _) = Synthetic.blobs(clusters: 20, perCluster: 30, d: 12, sigma: 0.5, seed: seed)
         var o = TrainOptions()
         o.words = 40; o.pcaDims = pcaDims; o.iterations = 4; o.heBits = 64; o.seed = seed
+        o.minDescriptorsPerWord = minPerWord
         o.searcher = .kdForest(KDForestOptions(trees: 4, maxLeafChecks: 16))
         return try VocabularyTrainer.train(layer: LayerKey(layer: "head", pooling: .max), descriptors: x,
                                            imageOfRow: (0..<600).map { Int32($0 / 10) }, imageCount: 60, options: o)
+    }
+
+    func testWordsAreCappedByTrainingDescriptors() throws {
+        // 600 descriptors at ≥ 32 per word leave room for 18 words, not the 40 asked for.
+        XCTAssertEqual(try trainSmall(minPerWord: 32).words, 18)
     }
 
     func testTrainAndAssign() throws {
