@@ -3,7 +3,7 @@
 //   swift run -c release --scratch-path .build-quant TesseraBench quantizer \
 //     [--npy FILE] [--n 50000] [--dim 128] [--k 2000] [--iterations 10] [--pca 0] [--trees 8]
 //     [--checks 16,32,64,128,256,512] [--budget 256] [--queries 10000] [--seed 1]
-//     [--write-npy FILE] [--skip-exact]
+//     [--write-npy FILE] [--skip-exact]      (--write-npy writes the data as clustered, after PCA)
 // Compare with faiss: python3 Bench/faiss_kmeans.py --npy FILE --k K --iterations I
 import Foundation
 import Quantizer
@@ -37,7 +37,6 @@ func runQuantizerBench(_ args: [String]) throws {
         data = syntheticMixture(n: try int("n", 50_000), d: try int("dim", 128), seed: seed)
         source = "synthetic mixture (1000 Gaussian modes, L2-normalised)"
     }
-    if let out = opt["write-npy"] { try writeNpy(data, to: out) }
     let pcaDims = try int("pca", 0)
     if pcaDims > 0 && pcaDims < data.cols {
         let t = Date()
@@ -45,6 +44,8 @@ func runQuantizerBench(_ args: [String]) throws {
         data = p.apply(data)
         print("PCA to \(pcaDims) dims: \(fmt(Date().timeIntervalSince(t))) s")
     }
+    // The data as clustered (after PCA), so faiss can run on exactly the same input.
+    if let out = opt["write-npy"] { try writeNpy(data, to: out) }
     let k = try int("k", 2000), iterations = try int("iterations", 10), trees = try int("trees", 8)
     let budget = try int("budget", KDForestOptions().maxLeafChecks)
     let leaf = try int("leaf", KDForestOptions().leafSize)
