@@ -13,6 +13,16 @@ final class CommandLineTests: XCTestCase {
         return (s.images, s.layers.map(\.postings))
     }
 
+    /// Polls (read-only) until the index at `dir` holds `n` images, for at most 120 s.
+    func waitForImages(_ dir: URL, atLeast n: Int, while process: Process) throws {
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline && process.isRunning {
+            if let count = try? snapshot(dir).images, count >= n { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        XCTAssert(process.isRunning, "the writer finished before the index held \(n) images")
+    }
+
     /// A killed `index add` leaves an index that opens and holds only whole images; rerunning
     /// the same command completes it to exactly what an uninterrupted run builds.
     func testKilledIndexingRunIsRecoverable() throws {
@@ -26,14 +36,16 @@ final class CommandLineTests: XCTestCase {
         let dir = f.root.appendingPathComponent("cli-killed")
         try? FileManager.default.removeItem(at: dir)
         var sawPartial = false
-        for delay in [2.5, 4.0] {
+        // Kill once the index holds at least `threshold` images (a batch or more is committed,
+        // others are in flight), polling so the test does not depend on the machine's speed.
+        for threshold in [4, 20] {
             let p = Process()
             p.executableURL = EngineFixture.cli
             p.arguments = ["index", "add", "--index", dir.path, "--vocab", f.vocabulary.path, "--batch", "4", f.collection.path]
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
-            Thread.sleep(forTimeInterval: delay)
+            try waitForImages(dir, atLeast: threshold, while: p)
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("data.mdb").path) else { continue }
@@ -83,7 +95,7 @@ final class CommandLineTests: XCTestCase {
         writer.standardOutput = FileHandle.nullDevice
         writer.standardError = FileHandle.nullDevice
         try writer.run()
-        Thread.sleep(forTimeInterval: 1.5)
+        try waitForImages(dir, atLeast: 10, while: writer)   // the writer is running and has committed
         // A second writer fails at once, naming the problem.
         XCTAssertThrowsError(try IndexStore.open(at: dir, expecting: nil)) { error in
             guard case IndexError.busy = error else { return XCTFail("expected busy, got \(error)") }

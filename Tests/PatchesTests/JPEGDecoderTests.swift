@@ -39,14 +39,23 @@ final class JPEGDecoderTests: XCTestCase {
 
     func testCorruptEntropyData() throws {
         let (data, _) = try upright()
+        // A marker in the middle of the entropy-coded scan (0xFF followed by a non-zero,
+        // non-restart byte) is corrupt data: libjpeg warns and makes pixels up, so we refuse it.
         var bad = [UInt8](data)
-        var rng = SystemRandomNumberGenerator()
-        for _ in 0..<400 { bad[Int.random(in: (bad.count / 3)..<(bad.count - 10), using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
+        let middle = bad.count / 2
+        for i in 0..<32 { bad[middle + i] = i % 2 == 0 ? 0xFF : 0xC8 }
         XCTAssertThrowsError(try JPEGDecoder.decode(Data(bad), name: "c.jpg")) { error in
             switch error as? ImageDecodeError {
             case .corrupt?, .truncated?: break
             default: XCTFail("expected corrupt, got \(error)")
             }
+        }
+        // Random damage (seeded) is refused or decodes to the original size; it never crashes.
+        var rng = SeededGenerator(seed: 11)
+        for _ in 0..<20 {
+            var noisy = [UInt8](data)
+            for _ in 0..<50 { noisy[Int.random(in: (noisy.count / 3)..<(noisy.count - 10), using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
+            if let img = try? JPEGDecoder.decode(Data(noisy), name: "n.jpg") { XCTAssertEqual(img.width, 451) }
         }
     }
 
