@@ -21,10 +21,3 @@ func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 func f0(_ x: Double) -> String { String(format: "%.0f", x) }
 func f1(_ x: Double) -> String { String(format: "%.1f", x) }
 func f3(_ x: Double) -> String { String(format: "%.3f", x) }
-
-/// Peak resident set size of this process (VmHWM), in MiB.
-func peakMemoryMiB() -> Int {
-    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return -1 }
-    return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
-}

@@ -2,6 +2,7 @@ import COpenBLAS
 import Foundation
 import Patches
 import TesseraCore
+import TesseraEngine
 
 /// `tessera-bench patches [--images DIR] [--count N] [--model PATH]`
 /// Seconds per image (shared and per-patch, from the JPEG file), the share of each kind of
@@ -83,7 +84,7 @@ func runPatchesBench(_ args: [String]) throws {
     for (key, v) in agreement.sorted(by: { $0.key < $1.key }) {
         print("| \(key) | \(f3(Double(v.reduce(0, +) / Float(v.count)))) | \(f3(Double(v.min()!))) |")
     }
-    print("\nPeak resident memory: \(peakMemoryMiB()) MiB")
+    print("\nPeak resident memory: \(Benchmark.peakMemoryMiB()) MiB")
 }
 
 func measureSGEMM(m: Int, n: Int, k: Int) -> Double {

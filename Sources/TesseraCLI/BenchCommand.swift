@@ -17,14 +17,7 @@ struct BenchFlags: ParsableArguments {
     @OptionGroup var scoring: ScoringFlags
     @Option(help: "Images to index and query (folder).") var images: String
     @Option(help: "Training images for the vocabulary and whitening (folder, disjoint from --images).") var train: String
-    @Option(help: "Visual words per layer.") var words = 20_000
-    @Option(help: "Training descriptors per word at least (caps --words).") var minPerWord = 32
-    @Option(help: "PCA dimension before clustering (0 = none).") var pca = 128
-    @Option(help: "k-means iterations.") var iterations = 10
-    @Option(help: "Hamming-embedding bits.") var heBits = 128
-    @Option(help: "Seed.") var seed: UInt64 = 42
-    @Option(help: "Global descriptor used for reranking.") var global: GlobalPooling = .rmac
-    @Option(help: "Extra scales of the global descriptor, comma-separated fractions (\"\" = single scale).") var globalScales = "0.7071,0.5"
+    @OptionGroup var vocabulary: VocabularyFlags
     @Option(help: "Write the report as JSON.") var json: String?
     @Option(help: "Write an HTML page: the table and the worst queries with their results.") var html: String?
     @Flag(help: "No progress bars.") var quiet = false
@@ -33,14 +26,8 @@ struct BenchFlags: ParsableArguments {
         var o = BenchmarkOptions(dataset: dataset, images: images, train: train)
         o.modelPath = modelOptions.model
         o.settings.patch = try patch.options()
-        o.settings.global.pooling = global
-        o.settings.global.extraScales = try parseScales(globalScales)
-        o.vocabulary.train.words = words
-        o.vocabulary.train.minDescriptorsPerWord = minPerWord
-        o.vocabulary.train.pcaDims = pca
-        o.vocabulary.train.iterations = iterations
-        o.vocabulary.train.heBits = heBits
-        o.vocabulary.train.seed = seed
+        o.settings.global = try vocabulary.globalOptions()
+        o.vocabulary = vocabulary.buildOptions()
         scoring.apply(to: &o.query)
         o.showProgress = !quiet
         return o
@@ -56,13 +43,6 @@ struct BenchFlags: ParsableArguments {
         if let html {
             try BenchmarkFormatter.html(report, rankings: rankings, paths: paths).write(toFile: html, atomically: true, encoding: .utf8)
         }
-    }
-}
-
-func parseScales(_ text: String) throws -> [Double] {
-    try text.split(separator: ",").map { s in
-        guard let v = Double(s), v > 0, v <= 1 else { throw ValidationError("bad scale \(s): expected a fraction in (0, 1]") }
-        return v
     }
 }
 

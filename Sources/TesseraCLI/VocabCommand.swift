@@ -5,8 +5,6 @@ import Quantizer
 import TesseraCore
 import TesseraEngine
 
-extension GlobalPooling: ExpressibleByArgument {}
-
 struct VocabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vocab", abstract: "Train and inspect visual vocabularies.",
@@ -21,29 +19,13 @@ struct VocabTrainCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var patch: PatchFlags
     @Option(help: "Folder (searched recursively) or files of training images.") var images: [String]
-    @Option(help: "Visual words per layer (capped to descriptors / --min-per-word on small sets).") var words = 20_000
-    @Option(help: "Training descriptors per word at least (caps --words).") var minPerWord = 32
-    @Option(help: "PCA dimension before clustering (0 = none).") var pca = 128
-    @Option(help: "Total descriptors kept per layer (reservoir sample).") var maxDescriptors = 500_000
-    @Option(help: "Descriptors kept per image.") var maxPerImage = 200
-    @Option(help: "k-means iterations.") var iterations = 10
-    @Option(help: "Hamming-embedding bits (64, 128, 256).") var heBits = 128
-    @Option(help: "Random seed (every step is reproducible from it).") var seed: UInt64 = 42
-    @Flag(help: "Exact k-means (BLAS) instead of approximate k-means (k-d forest).") var exact = false
-    @Option(help: "Global descriptor pooling stored in indexes built with this vocabulary.") var global: GlobalPooling = .rmac
-    @Option(help: "Extra scales of the global descriptor, comma-separated fractions (\"\" = single scale).") var globalScales = "0.7071,0.5"
+    @OptionGroup var vocabulary: VocabularyFlags
     @Option(help: "Output vocabulary file.") var out: String
 
     func run() throws {
         let net = try ModelLocator.loadNetwork(explicit: modelOptions.model)
-        var g = GlobalDescriptorOptions(); g.pooling = global
-        g.extraScales = try parseScales(globalScales)
-        let extractor = try FeatureExtractor(network: net, patchOptions: try patch.options(), global: g)
-        var o = VocabularyBuildOptions()
-        o.train.words = words; o.train.minDescriptorsPerWord = minPerWord; o.train.pcaDims = pca; o.train.iterations = iterations
-        o.train.heBits = heBits; o.train.seed = seed
-        if exact { o.train.searcher = .exact }
-        o.maxDescriptors = maxDescriptors; o.maxDescriptorsPerImage = maxPerImage
+        let extractor = try FeatureExtractor(network: net, patchOptions: try patch.options(), global: try vocabulary.globalOptions())
+        let o = vocabulary.buildOptions()
         let files = ImageFiles.collect(images)
         guard !files.isEmpty else { throw ValidationError("no JPEG files under \(images.joined(separator: " "))") }
         let start = Date()

@@ -307,7 +307,8 @@ public final class Benchmark {
         return url
     }
 
-    static func peakMemoryMiB() -> Int {
+    /// Peak resident set size of this process (VmHWM), in MiB; −1 where /proc is missing.
+    public static func peakMemoryMiB() -> Int {
         guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
               let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return -1 }
         return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024

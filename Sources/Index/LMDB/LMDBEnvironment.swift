@@ -62,9 +62,18 @@ final class LMDBEnvironment: @unchecked Sendable {
     /// aborted on return. With `commit`, it is committed instead, which keeps
     /// database handles opened in it (needed when the environment is read-only).
     func read<R>(commit: Bool = false, _ body: (LMDBTransaction) throws -> R) throws -> R {
-        let txn = try begin(flags: UInt32(MDB_RDONLY))
         lock.withLock { activeReaders += 1 }
         defer { lock.withLock { activeReaders -= 1 } }
+        return try transaction(flags: UInt32(MDB_RDONLY), body) { txn in
+            if commit { try lmdbCheck(mdb_txn_commit(txn), "txn_commit(read)") } else { mdb_txn_abort(txn) }
+        }
+    }
+
+    /// Begins a transaction, runs `body` in it, aborts on throw, else hands it to `finish`
+    /// (commit or abort).
+    private func transaction<R>(flags: UInt32, _ body: (LMDBTransaction) throws -> R,
+                                finish: (OpaquePointer) throws -> Void) throws -> R {
+        let txn = try begin(flags: flags)
         let result: R
         do {
             result = try body(LMDBTransaction(handle: txn, environment: self))
@@ -72,7 +81,7 @@ final class LMDBEnvironment: @unchecked Sendable {
             mdb_txn_abort(txn)
             throw error
         }
-        if commit { try lmdbCheck(mdb_txn_commit(txn), "txn_commit(read)") } else { mdb_txn_abort(txn) }
+        try finish(txn)
         return result
     }
 
@@ -81,16 +90,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     func write<R>(_ body: (LMDBTransaction) throws -> R) throws -> R {
         while true {
             do {
-                let txn = try begin(flags: 0)
-                let result: R
-                do {
-                    result = try body(LMDBTransaction(handle: txn, environment: self))
-                } catch {
-                    mdb_txn_abort(txn)
-                    throw error
-                }
-                try lmdbCheck(mdb_txn_commit(txn), "txn_commit")
-                return result
+                return try transaction(flags: 0, body) { txn in try lmdbCheck(mdb_txn_commit(txn), "txn_commit") }
             } catch let error as LMDBError where error.isMapFull {
                 try grow(after: error)
             }
