@@ -12,7 +12,7 @@ struct IndexDatabases {
     /// Content hash (UTF-8) → big-endian `ImageID`.
     let hashes: LMDBDatabase
     /// Big-endian `ImageID` → per layer: varint count + the distinct words ascending, as varint
-    /// deltas (first word, then differences): ~2 bytes per word instead of 4.
+    /// deltas (first word, then differences): 1–2 bytes per word instead of 4.
     let imageWords: LMDBDatabase
     /// `inv.<layer>`: big-endian word → sorted fixed-size postings (`MDB_DUPSORT | MDB_DUPFIXED`).
     let inverted: [LMDBDatabase]

@@ -80,7 +80,7 @@ public final class IndexSnapshot: InvertedListsReader {
     public func postingCount(layer: Int, word: UInt32) throws -> Int {
         try check(layer: layer)
         return try txn.withCursor(store.dbs.inverted[layer]) { cursor in
-            try bigEndianKey(word).withUnsafeBytes { key in
+            try withUnsafeBytes(of: word.bigEndian) { key in
                 try cursor.get(.setKey, key: key) == nil ? 0 : try cursor.duplicateCount()
             }
         }
@@ -91,7 +91,7 @@ public final class IndexSnapshot: InvertedListsReader {
         try check(layer: layer)
         let sw = signatureWords
         try txn.withCursor(store.dbs.inverted[layer]) { cursor in
-            try bigEndianKey(word).withUnsafeBytes { key in
+            try withUnsafeBytes(of: word.bigEndian) { key in
                 guard let first = try cursor.get(.setKey, key: key) else { return }
                 var chunk = try cursor.get(.multiple, value: first.value)
                 while let c = chunk {
@@ -106,7 +106,7 @@ public final class IndexSnapshot: InvertedListsReader {
         try check(layer: layer)
         let sw = signatureWords, stride = store.meta.postingStride
         return try txn.withCursor(store.dbs.inverted[layer]) { cursor in
-            try bigEndianKey(word).withUnsafeBytes { key in
+            try withUnsafeBytes(of: word.bigEndian) { key in
                 guard let first = try cursor.get(.setKey, key: key) else {
                     return try body(PostingList(bytes: UnsafeRawBufferPointer(start: nil, count: 0), signatureWords: sw))
                 }

@@ -104,7 +104,7 @@ enum ConvolutionKernels {
     ///
     /// Each channel is first copied into a zero-padded plane (stride 2: split into even and odd
     /// columns), so every tap becomes a branch-free, contiguous multiply-add over a whole
-    /// output row (8 lanes at a time). Channels are split over both cores.
+    /// output row (8 lanes at a time). Channels are split into 16 groups run by Dispatch over the cores.
     static func depthwise(_ x: FeatureMap, weights: [Float], bias: [Float], kernel k: Int, stride s: Int) -> FeatureMap {
         precondition(s == 1 || s == 2, "depthwise stride \(s) unsupported")
         let (oh, padTop) = samePadding(input: x.height, kernel: k, stride: s)

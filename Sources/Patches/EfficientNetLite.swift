@@ -173,17 +173,11 @@ public final class EfficientNetLite: @unchecked Sendable {
         return out
     }
 
-    /// The FC layer on a pooled head vector: logits (classes) = W · v + b.
+    /// The FC layer on a pooled head vector: logits (classes) = W · v + b (the same SGEMM path
+    /// as the patch descriptors, so the reference test covers it).
     public func logits(pooledHead v: [Float]) -> [Float] {
         precondition(v.count == head.outChannels)
-        var out = fcBias
-        for c in 0..<classes {
-            var s: Float = 0
-            let row = c * head.outChannels
-            for i in 0..<v.count { s += fcWeights[row + i] * v[i] }
-            out[c] += s
-        }
-        return out
+        return logits(pooledHeads: Matrix(rows: 1, cols: v.count, data: v)).data
     }
 
     /// Logits for many pooled head vectors at once (n × 1280 → n × classes), one SGEMM.

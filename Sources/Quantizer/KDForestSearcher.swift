@@ -5,8 +5,8 @@ public struct KDForestOptions: Sendable, Equatable, Codable {
     /// Number of randomised trees (default 8).
     public var trees: Int = 8
     /// Search budget: distinct centroids compared per query, shared by all trees (default 128:
-    /// recall@1 0.95 / recall@3 0.83 of the exact nearest words with 20k words on 128-d synthetic
-    /// data, 0.99 with 2k words; 64 checks gave 0.895 — see the quantizer bench).
+    /// recall@1 0.95 of the exact nearest word with 20k words on held-out 128-d synthetic data,
+    /// where 64 checks gave 0.895; on real descriptors see Bench/RESULTS.md, Quantizer).
     public var maxLeafChecks: Int = 128
     /// Maximum centroids per leaf (default 1, as FLANN's randomised trees).
     public var leafSize: Int = 1

@@ -21,9 +21,10 @@ import TesseraCore
 ///
 /// Loading memory-maps the file, verifies length, magic, version and checksum, then COPIES
 /// each section into the in-memory `Matrix`/arrays (Matrix is Array-backed; the copy of a
-/// 20k×128 vocabulary is ~10 MB per layer). The k-d forest is not stored: it is rebuilt on
-/// load from the centroids with the stored forest options and seed (deterministic, well
-/// under a second for 20k words).
+/// 20k-word, 128-d, 128-bit vocabulary is ~20 MB per layer: centroids and HE thresholds,
+/// 10 MB each). The k-d forest is not stored: it is rebuilt on load from the centroids with
+/// the stored forest options and seed (deterministic; 8 trees over 20k centroids built in
+/// 0.18 s in the quantizer bench).
 extension Vocabulary {
     /// The format version written by this build.
     public static let formatVersion: UInt32 = 1

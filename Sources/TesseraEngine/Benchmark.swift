@@ -169,8 +169,12 @@ public final class Benchmark {
                 t0 = Date()
                 var postings = 0
                 let he = try searcher.layerScores(quantized, context: ctx, options: options.query, postings: &postings)
-                let fused = try LateFusion.fuse(he, rule: options.query.fusion ?? LateFusion.equalWeights(he.count)).scores
-                let equal = try LateFusion.fuse(he, rule: LateFusion.equalWeights(he.count)).scores
+                // Both fusion rules are reported; the configured one is not computed a third time.
+                let equalRule = LateFusion.equalWeights(he.count), adaptiveRule = FusionRule.queryAdaptive(topM: 100)
+                let equal = try LateFusion.fuse(he, rule: equalRule).scores
+                let adaptive = try LateFusion.fuse(he, rule: adaptiveRule).scores
+                let rule = options.query.fusion ?? equalRule
+                let fused = rule == equalRule ? equal : rule == adaptiveRule ? adaptive : try LateFusion.fuse(he, rule: rule).scores
                 let fusedOrder = ranking(fused)
                 queryTimes.scan += Date().timeIntervalSince(t0)
                 // Full system: fused BoW+HE, top K reranked by the (whitened) global descriptor.
@@ -190,7 +194,6 @@ public final class Benchmark {
                 }
                 record("BoW+HE fused (equal weights)", q, ranking(equal))
                 for (l, s) in he.enumerated() { record("BoW+HE \(layerNames[l])", q, ranking(s)) }
-                let adaptive = try LateFusion.fuse(he, rule: .queryAdaptive(topM: 100)).scores
                 record("BoW+HE fused (query-adaptive)", q, ranking(adaptive))
                 if he.count == 3 {
                     for combo in [[0, 1], [0, 2], [1, 2]] {

@@ -9,6 +9,7 @@ final class GlobalDescriptorTests: XCTestCase {
 
     func assertUnit(_ v: [Float], _ expected: [Float], file: StaticString = #filePath, line: UInt = #line) {
         let n = expected.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        XCTAssertEqual(v.count, expected.count, "descriptor length", file: file, line: line)
         for (a, b) in zip(v, expected) { XCTAssertEqual(a, b / n, accuracy: 1e-5, file: file, line: line) }
     }
 
@@ -36,6 +37,7 @@ final class GlobalDescriptorTests: XCTestCase {
         var o = GlobalOptions(); o.cgdParts = [.mac, .spoc]
         let c = try GlobalDescriptor.describe(map, pooling: .cgd, options: o)
         let mac = try GlobalDescriptor.describe(map, pooling: .mac), spoc = try GlobalDescriptor.describe(map, pooling: .spoc)
+        XCTAssertEqual(c.count, mac.count + spoc.count)
         for (a, b) in zip(c, (mac + spoc).map { $0 / Float(2).squareRoot() }) { XCTAssertEqual(a, b, accuracy: 1e-6) }
         o.cgdParts = []
         XCTAssertThrowsError(try GlobalDescriptor.describe(map, pooling: .cgd, options: o))
@@ -46,6 +48,11 @@ final class GlobalDescriptorTests: XCTestCase {
         assertUnit(try GlobalDescriptor.describe(map, pooling: .actnet, options: a), [Float(e0), Float(e1)])
         // Multi-scale: the same map twice gives the single-scale descriptor.
         XCTAssertEqual(try GlobalDescriptor.describe(scales: [map, map], pooling: .gem), try GlobalDescriptor.describe(map, pooling: .gem))
+        // Two different scales: the L2-normalised sum of the per-scale descriptors (a version that
+        // ignored the second scale would give MAC of the first map alone).
+        let other = FeatureMap(channels: 2, height: 1, width: 2, data: [0, 1, 5, 5])
+        let m1 = try GlobalDescriptor.describe(map, pooling: .mac), m2 = try GlobalDescriptor.describe(other, pooling: .mac)
+        assertUnit(try GlobalDescriptor.describe(scales: [map, other], pooling: .mac), zip(m1, m2).map { $0 + $1 })
         XCTAssertThrowsError(try GlobalDescriptor.describe(scales: [], pooling: .mac))
     }
 }

