@@ -115,17 +115,20 @@ public final class SearchIndex: @unchecked Sendable {
         }
         for path in files {
             defer { bar.advance() }
+            // Same path already indexed: skip when unchanged, otherwise replace it, but only once
+            // the new content has been read successfully (an unreadable new file keeps the old entry).
+            var replaces = false
             if let existing = try store.image(path: path) {
-                // Same path: skip when unchanged, otherwise replace.
                 if let data = try? Data(contentsOf: URL(fileURLWithPath: path)), SHA256.hex(data) == existing.contentHash {
                     report.alreadyIndexed.append(path); continue
                 }
-                _ = try store.remove(paths: [path])
+                replaces = true
             }
             do {
                 let x = try features?(path) ?? extractor.extract(path)
                 report.decodeSeconds += x.decodeSeconds
                 report.networkSeconds += x.networkSeconds
+                if replaces { try flush(); _ = try store.remove(paths: [path]) }
                 if try store.contains(contentHash: x.contentHash) != nil { report.alreadyIndexed.append(path); continue }
                 let t = Date()
                 batch.append(try databaseEntry(x))

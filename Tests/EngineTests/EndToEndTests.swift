@@ -94,3 +94,29 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(try idx.store.images().count, 3)
     }
 }
+
+final class ReplacementTests: XCTestCase {
+    /// A path re-added with new content replaces its entry; with unreadable content the old
+    /// entry stays and the failure is reported.
+    func testChangedFileReplacesAndBrokenFileKeepsTheOldEntry() throws {
+        let f = try EngineFixture.shared.get()
+        let file = f.root.appendingPathComponent("changing.jpg")
+        try? FileManager.default.removeItem(at: file)
+        try FileManager.default.copyItem(at: f.collection.appendingPathComponent("moon_crop.jpg"), to: file)
+        let idx = try SearchIndex(directory: f.root.appendingPathComponent("replace"), vocabulary: f.vocabulary, modelPath: nil, create: true)
+        XCTAssertEqual(try idx.add([file.path], showProgress: false).added.count, 1)
+        let first = try idx.store.image(path: file.path)!.contentHash
+
+        try Data("broken".utf8).write(to: file)
+        let broken = try idx.add([file.path], showProgress: false)
+        XCTAssertEqual(broken.failed.count, 1)
+        XCTAssertEqual(try idx.store.image(path: file.path)?.contentHash, first)
+
+        try FileManager.default.removeItem(at: file)
+        try FileManager.default.copyItem(at: f.collection.appendingPathComponent("coins_crop.jpg"), to: file)
+        XCTAssertEqual(try idx.add([file.path], showProgress: false).added, [file.path])
+        let second = try idx.store.image(path: file.path)!.contentHash
+        XCTAssertNotEqual(second, first)
+        XCTAssertEqual(try idx.store.images().count, 1)
+    }
+}
