@@ -23,6 +23,40 @@ final class EndToEndTests: XCTestCase {
         }
     }
 
+    /// IDF is frozen in the vocabulary and image norms are per image, so an image's per-layer
+    /// scores (and the equal-weight fused score) do not depend on the insertion order or on
+    /// which index of a split collection holds it.
+    func testScoresDoNotDependOnInsertionOrderOrSplit() throws {
+        let f = try EngineFixture.shared.get()
+        let whole = try f.freshIndex("split-whole")
+        let files = ImageFiles.collect([f.collection.path])
+        let (partA, partB) = (files.enumerated().filter { $0.offset % 2 == 0 }.map(\.element),
+                              files.enumerated().filter { $0.offset % 2 == 1 }.map(\.element))
+        func part(_ name: String, _ paths: [String]) throws -> SearchIndex {
+            let dir = f.root.appendingPathComponent(name)
+            try? FileManager.default.removeItem(at: dir)
+            let idx = try SearchIndex(directory: dir, vocabulary: f.vocabulary, modelPath: nil, create: true)
+            // One image per transaction, in the given order (reversed below).
+            for p in paths { XCTAssertEqual(try idx.add([p], showProgress: false).added.count, 1) }
+            return idx
+        }
+        let a = try part("split-a", partA), b = try part("split-b", partB.reversed())
+        var o = QueryOptions(); o.top = 48; o.rerank = false; o.fusion = nil
+        let query = [f.queries.appendingPathComponent("astronaut.jpg").path]
+        func byPath(_ idx: SearchIndex) throws -> [String: (Float, [Float])] {
+            Dictionary(uniqueKeysWithValues: try idx.query(query, options: o)[0].results.map { ($0.path, ($0.score, $0.layerScores)) })
+        }
+        let all = try byPath(whole), fromA = try byPath(a), fromB = try byPath(b)
+        XCTAssertEqual(all.count, 48)
+        XCTAssertEqual(fromA.count + fromB.count, 48)
+        XCTAssertTrue(all.values.contains { $0.0 > 0 })
+        for (path, (score, layers)) in all {
+            guard let split = fromA[path] ?? fromB[path] else { XCTFail("\(path) missing from the split indexes"); continue }
+            XCTAssertEqual(split.1, layers, path)
+            XCTAssertEqual(split.0, score, path)
+        }
+    }
+
     /// The LMDB index and the in-memory inverted lists give identical postings-driven scores.
     func testLMDBAndMemoryListsScoreIdentically() throws {
         let f = try EngineFixture.shared.get()
