@@ -224,3 +224,58 @@ func writeNpy(_ m: Matrix, to path: String) throws {
     for v in m.data { withUnsafeBytes(of: v.bitPattern.littleEndian) { b += $0 } }
     guard FileManager.default.createFile(atPath: path, contents: Data(b)) else { throw BenchError.npy("cannot write \(path)") }
 }
+
+// vocabload suite: loading one vocabulary file either `mapped` (`Vocabulary.load`: the file is
+// memory-mapped and its matrices used in place) or `copy` (the earlier path: the file mapped
+// as `Data`, every section copied by `Vocabulary.decode`). Prints one Markdown row: resident
+// memory growth of the first load (from /proc/self/status), the best of `repeats` load times
+// (both include the k-d forest rebuild), and the best time to assign 20k uniform random
+// descriptors per layer (k = 3, forest). Run each mode in a fresh process:
+//   .build/release/TesseraBench vocabload FILE {mapped|copy} [repeats, default 5]
+func runVocabLoadBench(_ args: [String]) throws {
+    guard args.count >= 2, args[1] == "mapped" || args[1] == "copy" else {
+        throw BenchError.usage("vocabload FILE {mapped|copy} [repeats]")
+    }
+    let url = URL(fileURLWithPath: args[0]), mapped = args[1] == "mapped"
+    let repeats = max(1, args.count > 2 ? Int(args[2]) ?? 5 : 5)
+    func load() throws -> Vocabulary {
+        if mapped { return try Vocabulary.load(from: url) }
+        let data = try Data(contentsOf: url, options: .alwaysMapped)
+        return try data.withUnsafeBytes { try Vocabulary.decode($0) }
+    }
+    let before = procStatusKiB()
+    var t = now()
+    let v = try load()
+    var loadTime = now() - t
+    let after = procStatusKiB()
+    for _ in 1..<repeats {
+        t = now()
+        let w = try load()
+        loadTime = min(loadTime, now() - t)
+        withExtendedLifetime(w) {}
+    }
+    let queries = v.layers.map { l -> Matrix in
+        var g = SeededGenerator(seed: 7)
+        return Matrix(rows: 20_000, cols: l.inputDim, data: (0..<(20_000 * l.inputDim)).map { _ in Float.random(in: -1..<1, using: &g) })
+    }
+    var assignTime = Double.infinity
+    for _ in 0..<repeats {
+        t = now()
+        for (l, q) in zip(v.layers, queries) { _ = try l.assign(q, k: 3) }
+        assignTime = min(assignTime, now() - t)
+    }
+    func mib(_ k: String) -> String { f1(Double((after[k] ?? 0) - (before[k] ?? 0)) / 1024) }
+    let size = Double((try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0) / 1_048_576
+    print("| \(args[1]) | \(f1(size)) | \(v.layers.count) | \(mib("VmRSS")) | \(mib("RssAnon")) | \(mib("RssFile")) | \(mib("VmHWM")) | \(f3(loadTime)) | \(f3(assignTime)) |")
+}
+
+/// The kB fields of /proc/self/status (VmRSS, RssAnon, RssFile, VmHWM, …).
+private func procStatusKiB() -> [String: Int] {
+    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return [:] }
+    var out: [String: Int] = [:]
+    for line in s.split(separator: "\n") where line.hasSuffix(" kB") {
+        let parts = line.split(separator: ":")
+        if parts.count == 2, let v = Int(parts[1].dropLast(3).trimmingCharacters(in: .whitespaces)) { out[String(parts[0])] = v }
+    }
+    return out
+}

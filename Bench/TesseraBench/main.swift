@@ -8,6 +8,7 @@ let suites: [String: ([String]) throws -> Void] = [
     "index": runIndexBench,
     "fusion": runFusionBench,
     "dump": runDescriptorDump,
+    "vocabload": runVocabLoadBench,
 ]
 
 let args = Array(CommandLine.arguments.dropFirst())

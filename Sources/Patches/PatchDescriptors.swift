@@ -20,17 +20,18 @@ public struct PatchDescriptors: Sendable {
 
 /// Signed square root then L2 normalisation of every row (METHOD.md §1).
 public func signedSqrtL2(_ m: inout Matrix) {
-    m.data.withUnsafeMutableBufferPointer { p in
-        for r in 0..<m.rows {
+    let rows = m.rows, cols = m.cols
+    m.withUnsafeMutableBufferPointer { p in
+        for r in 0..<rows {
             var norm: Float = 0
-            for c in 0..<m.cols {
-                let v = p[r * m.cols + c]
+            for c in 0..<cols {
+                let v = p[r * cols + c]
                 let s = v < 0 ? -(-v).squareRoot() : v.squareRoot()
-                p[r * m.cols + c] = s
+                p[r * cols + c] = s
                 norm += s * s
             }
             let inv: Float = norm > 0 ? 1 / norm.squareRoot() : 0
-            for c in 0..<m.cols { p[r * m.cols + c] *= inv }
+            for c in 0..<cols { p[r * cols + c] *= inv }
         }
     }
 }

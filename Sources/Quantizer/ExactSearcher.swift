@@ -12,7 +12,7 @@ public final class ExactSearcher: NearestCentroidSearcher, @unchecked Sendable {
     public init(centroids: Matrix, blockFloats: Int = 16 << 20) {
         self.centroids = centroids
         self.blockFloats = max(1, blockFloats)
-        norms = centroids.data.withUnsafeBufferPointer {
+        norms = centroids.withUnsafeBufferPointer {
             Kernels.rowNorms($0.baseAddress ?? UnsafePointer(bitPattern: 8)!, rows: centroids.rows, d: centroids.cols)
         }
     }
@@ -25,13 +25,13 @@ public final class ExactSearcher: NearestCentroidSearcher, @unchecked Sendable {
         guard n > 0, k > 0, kc > 0 else { return (words, dists) }
         let kk = min(k, kc)
         let block = max(1, min(n, blockFloats / kc))
-        let qNorms = queries.data.withUnsafeBufferPointer { Kernels.rowNorms($0.baseAddress!, rows: n, d: d) }
+        let qNorms = queries.withUnsafeBufferPointer { Kernels.rowNorms($0.baseAddress!, rows: n, d: d) }
         var prod = [Float](repeating: 0, count: block * kc)
         words.withUnsafeMutableBufferPointer { wp in
         dists.withUnsafeMutableBufferPointer { dp in
         prod.withUnsafeMutableBufferPointer { pp in
-        queries.data.withUnsafeBufferPointer { qp in
-        centroids.data.withUnsafeBufferPointer { cp in
+        queries.withUnsafeBufferPointer { qp in
+        centroids.withUnsafeBufferPointer { cp in
         norms.withUnsafeBufferPointer { cn in
             let wb = wp.baseAddress!, db = dp.baseAddress!, pb = pp.baseAddress!, cnb = cn.baseAddress!
             var start = 0

@@ -66,9 +66,9 @@ public struct HammingEmbedding: Sendable, Equatable {
         }
         var global = [Float](repeating: 0, count: bits)
         var thr = Matrix(rows: words, cols: bits)
-        proj.data.withUnsafeBufferPointer { pp in
+        proj.withUnsafeBufferPointer { pp in
         global.withUnsafeMutableBufferPointer { gp in
-        thr.data.withUnsafeMutableBufferPointer { tp in
+        thr.withUnsafeMutableBufferPointer { tp in
             let pb = pp.baseAddress!, gb = gp.baseAddress!, tb = tp.baseAddress!
             parallelChunks(count: bits, chunk: 1) { r in
                 var col = [Float](repeating: 0, count: n)
@@ -99,9 +99,9 @@ public struct HammingEmbedding: Sendable, Equatable {
     /// P·x for every row of `x` (n×bits), one SGEMM.
     static func project(projection: Matrix, _ x: Matrix) -> Matrix {
         var out = Matrix(rows: x.rows, cols: projection.rows)
-        x.data.withUnsafeBufferPointer { xp in
-        projection.data.withUnsafeBufferPointer { pp in
-        out.data.withUnsafeMutableBufferPointer { op in
+        x.withUnsafeBufferPointer { xp in
+        projection.withUnsafeBufferPointer { pp in
+        out.withUnsafeMutableBufferPointer { op in
             guard x.rows > 0 else { return }
             Kernels.sgemm(transB: true, m: x.rows, n: projection.rows, k: x.cols, a: xp.baseAddress!, lda: x.cols,
                           b: pp.baseAddress!, ldb: x.cols, c: op.baseAddress!, ldc: projection.rows)
@@ -124,8 +124,8 @@ public struct HammingEmbedding: Sendable, Equatable {
         let proj = HammingEmbedding.project(projection: projection, x)
         var out = [UInt64](repeating: 0, count: n * k * sw)
         out.withUnsafeMutableBufferPointer { op in
-        proj.data.withUnsafeBufferPointer { pp in
-        thresholds.data.withUnsafeBufferPointer { tp in
+        proj.withUnsafeBufferPointer { pp in
+        thresholds.withUnsafeBufferPointer { tp in
             let ob = op.baseAddress!, pb = pp.baseAddress!, tb = tp.baseAddress!
             parallelChunks(count: n, chunk: 2048) { r in
                 for i in r {

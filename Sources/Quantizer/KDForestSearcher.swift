@@ -52,7 +52,7 @@ public final class KDForestSearcher: NearestCentroidSearcher, @unchecked Sendabl
         var built = [TreeBuilder?](repeating: nil, count: trees)
         built.withUnsafeMutableBufferPointer { bp in
             let b = bp.baseAddress!
-            centroids.data.withUnsafeBufferPointer { cp in
+            centroids.withUnsafeBufferPointer { cp in
                 parallelChunks(count: trees, chunk: 1) { r in
                     for t in r {
                         var rng = SeededGenerator(seed: options.seed &+ UInt64(t) &* 0x9E37_79B9_7F4A_7C15)
@@ -102,8 +102,8 @@ public final class KDForestSearcher: NearestCentroidSearcher, @unchecked Sendabl
         let maxChecks = max(kk, options.maxLeafChecks)
         words.withUnsafeMutableBufferPointer { wp in
         dists.withUnsafeMutableBufferPointer { dp in
-        queries.data.withUnsafeBufferPointer { qp in
-        centroids.data.withUnsafeBufferPointer { cp in
+        queries.withUnsafeBufferPointer { qp in
+        centroids.withUnsafeBufferPointer { cp in
         nodes.withUnsafeBufferPointer { np in
         leafStart.withUnsafeBufferPointer { ls in
         leafItems.withUnsafeBufferPointer { li in

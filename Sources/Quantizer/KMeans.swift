@@ -112,8 +112,8 @@ func updateCentroids(data: Matrix, assignment: [UInt32], previous: Matrix) -> Ma
     var fill = start
     for i in 0..<n { let a = Int(assignment[i]); order[fill[a]] = Int32(i); fill[a] += 1 }
     var out = previous
-    out.data.withUnsafeMutableBufferPointer { op in
-    data.data.withUnsafeBufferPointer { xp in
+    out.withUnsafeMutableBufferPointer { op in
+    data.withUnsafeBufferPointer { xp in
         let ob = op.baseAddress!, xb = xp.baseAddress!
         parallelChunks(count: k, chunk: 256) { range in
             var acc = [Double](repeating: 0, count: d)
@@ -157,7 +157,7 @@ func kMeansPlusPlus(data: Matrix, k: Int, options: KMeansOptions, rng: inout See
         sampleIdx = Array(perm[0..<m]).sorted()
     }
     let sample = data.rows(sampleIdx)
-    let sNorms = sample.data.withUnsafeBufferPointer { Kernels.rowNorms($0.baseAddress!, rows: m, d: d) }
+    let sNorms = sample.withUnsafeBufferPointer { Kernels.rowNorms($0.baseAddress!, rows: m, d: d) }
     var chosen: [Int] = [Int(rng.next() % UInt64(m))]
     var isChosen = [Bool](repeating: false, count: m)
     isChosen[chosen[0]] = true
@@ -167,11 +167,11 @@ func kMeansPlusPlus(data: Matrix, k: Int, options: KMeansOptions, rng: inout See
     while true {
         // D² update against the newly chosen centres: one SGEMM.
         let centres = sample.rows(pending)
-        let cNorms = centres.data.withUnsafeBufferPointer { Kernels.rowNorms($0.baseAddress!, rows: pending.count, d: d) }
+        let cNorms = centres.withUnsafeBufferPointer { Kernels.rowNorms($0.baseAddress!, rows: pending.count, d: d) }
         var prod = [Float](repeating: 0, count: m * pending.count)
         let pc = pending.count
-        sample.data.withUnsafeBufferPointer { sp in
-        centres.data.withUnsafeBufferPointer { cp in
+        sample.withUnsafeBufferPointer { sp in
+        centres.withUnsafeBufferPointer { cp in
         prod.withUnsafeMutableBufferPointer { pp in
         d2.withUnsafeMutableBufferPointer { dp in
             Kernels.sgemm(transB: true, m: m, n: pc, k: d, a: sp.baseAddress!, lda: d, b: cp.baseAddress!, ldb: d,

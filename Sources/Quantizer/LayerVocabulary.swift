@@ -38,7 +38,7 @@ public struct LayerVocabulary: Sendable {
     public let key: LayerKey
     /// PCA applied before quantisation (nil: descriptors used as given).
     public let pca: PCA?
-    /// Visual words (words×dim, in the post-PCA space).
+    /// Visual words (words×dim, in the post-PCA space); read in place from the file's mapping after ``Vocabulary/load(from:expectedModelSHA256:expectedLayers:)``.
     public let centroids: Matrix
     /// Hamming embedding (projection bits×dim, thresholds words×bits).
     public let hamming: HammingEmbedding

@@ -27,14 +27,14 @@ public struct PCA: Sendable, Equatable {
         let n = data.rows, d = data.cols
         let dOut = max(1, min(outputDim, d))
         var mean = [Double](repeating: 0, count: d)
-        data.data.withUnsafeBufferPointer { p in
+        data.withUnsafeBufferPointer { p in
             for i in 0..<n { for j in 0..<d { mean[j] += Double(p[i * d + j]) } }
         }
         let mu = mean.map { Float($0 / Double(max(1, n))) }
         var cov = [Float](repeating: 0, count: d * d)
         let block = 4096
         var centred = [Float](repeating: 0, count: min(block, max(1, n)) * d)
-        data.data.withUnsafeBufferPointer { p in
+        data.withUnsafeBufferPointer { p in
         cov.withUnsafeMutableBufferPointer { cp in
         centred.withUnsafeMutableBufferPointer { bp in
             var s = 0
@@ -59,9 +59,9 @@ public struct PCA: Sendable, Equatable {
         let n = x.rows, d = inputDim, dOut = outputDim
         var out = Matrix(rows: n, cols: dOut)
         let block = 4096
-        x.data.withUnsafeBufferPointer { xp in
-        components.data.withUnsafeBufferPointer { cp in
-        out.data.withUnsafeMutableBufferPointer { op in
+        x.withUnsafeBufferPointer { xp in
+        components.withUnsafeBufferPointer { cp in
+        out.withUnsafeMutableBufferPointer { op in
             let ob = op.baseAddress!
             var centred = [Float](repeating: 0, count: min(block, max(1, n)) * d)
             centred.withUnsafeMutableBufferPointer { bp in

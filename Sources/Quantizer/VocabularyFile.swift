@@ -19,12 +19,17 @@ import TesseraCore
 /// — only with PCA —, `centroids` (words×d'), `heProjection` (bits×d'), `heThresholds`
 /// (words×bits), `idf` (words), `clusterSizes` (words, u32). Matrices are row-major.
 ///
-/// Loading memory-maps the file, verifies length, magic, version and checksum, then COPIES
-/// each section into the in-memory `Matrix`/arrays (Matrix is Array-backed; the copy of a
-/// 20k-word, 128-d, 128-bit vocabulary is ~20 MB per layer: centroids and HE thresholds,
-/// 10 MB each). The k-d forest is not stored: it is rebuilt on load from the centroids with
-/// the stored forest options and seed (deterministic; 8 trees over 20k centroids built in
-/// 0.18 s in the quantizer bench).
+/// ``load(from:expectedModelSHA256:expectedLayers:)`` memory-maps the file (``MappedFile``),
+/// verifies length, magic, version and checksum (one read of every page), and then uses the
+/// matrix sections IN PLACE: `centroids`, `heThresholds`, `heProjection` and `pcaComponents`
+/// become mapped ``Matrix`` views that keep the mapping alive as long as the vocabulary (no
+/// second copy in memory; for a 20k-word, 128-d, 128-bit layer that saves ~20 MB: centroids
+/// and HE thresholds, 10 MB each). The small vectors (`pcaMean`, `pcaEigenvalues`, `idf`,
+/// `clusterSizes`) are copied. On a big-endian host every section is copied (byte-swapped).
+/// ``decode(_:expectedModelSHA256:expectedLayers:)`` reads from bytes the caller owns and so
+/// copies every section. The k-d forest is not stored: it is rebuilt on load from the
+/// centroids with the stored forest options and seed (deterministic; 8 trees over 20k
+/// centroids built in 0.18 s in the quantizer bench).
 extension Vocabulary {
     /// The format version written by this build.
     public static let formatVersion: UInt32 = 1
@@ -34,10 +39,13 @@ extension Vocabulary {
     public func serialized() throws -> [UInt8] {
         var body = [UInt8]()
         var layerHeaders: [LayerHeader] = []
-        func add(_ name: String, _ v: [Float], to s: inout [SectionEntry]) {
+        func add(_ name: String, _ v: some Collection<Float>, to s: inout [SectionEntry]) {
             s.append(SectionEntry(name: name, offset: body.count, count: v.count, type: "f32"))
             for f in v { appendLE(f.bitPattern, &body) }
             pad64(&body)
+        }
+        func add(_ name: String, _ m: Matrix, to s: inout [SectionEntry]) {
+            m.withUnsafeBufferPointer { add(name, $0, to: &s) }
         }
         func addU32(_ name: String, _ v: [UInt32], to s: inout [SectionEntry]) {
             s.append(SectionEntry(name: name, offset: body.count, count: v.count, type: "u32"))
@@ -48,12 +56,12 @@ extension Vocabulary {
             var s: [SectionEntry] = []
             if let p = l.pca {
                 add("pcaMean", p.mean, to: &s)
-                add("pcaComponents", p.components.data, to: &s)
+                add("pcaComponents", p.components, to: &s)
                 add("pcaEigenvalues", p.eigenvalues, to: &s)
             }
-            add("centroids", l.centroids.data, to: &s)
-            add("heProjection", l.hamming.projection.data, to: &s)
-            add("heThresholds", l.hamming.thresholds.data, to: &s)
+            add("centroids", l.centroids, to: &s)
+            add("heProjection", l.hamming.projection, to: &s)
+            add("heThresholds", l.hamming.thresholds, to: &s)
             add("idf", l.idf, to: &s)
             addU32("clusterSizes", l.stats.clusterSizes, to: &s)
             layerHeaders.append(LayerHeader(
@@ -92,19 +100,29 @@ extension Vocabulary {
         }
     }
 
-    /// Loads (memory-maps) a vocabulary file and checks it against the model and layers in use.
+    /// Loads a vocabulary file and checks it against the model and layers in use. The file is
+    /// memory-mapped and its matrices (centroids, HE thresholds and projection, PCA
+    /// components) are used in place, without a copy: the mapping lives as long as any of them.
     public static func load(from url: URL, expectedModelSHA256: String? = nil,
                             expectedLayers: [LayerKey]? = nil) throws -> Vocabulary {
-        let data: Data
-        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
+        let file: MappedFile
+        do { file = try MappedFile(path: url.path) } catch {
             throw VocabularyFileError.io(path: url.path, message: "\(error)")
         }
-        return try data.withUnsafeBytes { try decode($0, expectedModelSHA256: expectedModelSHA256, expectedLayers: expectedLayers) }
+        return try decode(file.bytes, mappedFrom: file, expectedModelSHA256: expectedModelSHA256, expectedLayers: expectedLayers)
     }
 
-    /// Decodes the file format from bytes (see the type's documentation for the checks).
+    /// Decodes the file format from bytes (see the type's documentation for the checks). Every
+    /// section is copied, so `raw` need not outlive the call.
     public static func decode(_ raw: UnsafeRawBufferPointer, expectedModelSHA256: String? = nil,
                               expectedLayers: [LayerKey]? = nil) throws -> Vocabulary {
+        try decode(raw, mappedFrom: nil, expectedModelSHA256: expectedModelSHA256, expectedLayers: expectedLayers)
+    }
+
+    /// Decodes `raw`; when `file` is given, `raw` is `file.bytes` and matrix sections become
+    /// views into it (on a little-endian host) instead of copies.
+    private static func decode(_ raw: UnsafeRawBufferPointer, mappedFrom file: MappedFile?, expectedModelSHA256: String?,
+                               expectedLayers: [LayerKey]?) throws -> Vocabulary {
         guard raw.count >= 32 else { throw VocabularyFileError.truncated(expectedBytes: 32, actualBytes: raw.count) }
         guard Array(raw[0..<8]) == magic else { throw VocabularyFileError.badMagic }
         let version = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
@@ -152,6 +170,18 @@ extension Vocabulary {
                 return UnsafeRawBufferPointer(rebasing: raw[(dataStart + s.offset)..<(dataStart + s.offset + 4 * count)])
             }
             func floats(_ name: String, _ count: Int) throws -> [Float] { readFloats(try section(name, count)) }
+            /// A rows×cols section: in place from the mapping when there is one (sections are
+            /// 64-byte aligned in a page-aligned mapping) and the host is little-endian, else copied.
+            func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> Matrix {
+                let bytes = try section(name, rows * cols)
+                #if _endian(little)
+                if let file, let base = file.bytes.baseAddress, let p = bytes.baseAddress,
+                   Int(bitPattern: p) % MemoryLayout<Float>.alignment == 0 {
+                    return Matrix(rows: rows, cols: cols, mapping: file, byteOffset: p - base)
+                }
+                #endif
+                return Matrix(rows: rows, cols: cols, data: readFloats(bytes))
+            }
             let d = lh.dim, d0 = lh.inputDim, w = lh.words, bits = lh.heBits
             guard d > 0, d0 > 0, w > 0, bits > 0, lh.hasPCA || d == d0 else {
                 throw VocabularyFileError.malformedHeader("layer \(key): dims \(d0)→\(d), words \(w), bits \(bits)")
@@ -159,12 +189,12 @@ extension Vocabulary {
             var pca: PCA? = nil
             if lh.hasPCA {
                 pca = PCA(mean: try floats("pcaMean", d0),
-                          components: Matrix(rows: d, cols: d0, data: try floats("pcaComponents", d * d0)),
+                          components: try matrix("pcaComponents", d, d0),
                           eigenvalues: try floats("pcaEigenvalues", d))
             }
-            let centroids = Matrix(rows: w, cols: d, data: try floats("centroids", w * d))
-            let he = HammingEmbedding(projection: Matrix(rows: bits, cols: d, data: try floats("heProjection", bits * d)),
-                                      thresholds: Matrix(rows: w, cols: bits, data: try floats("heThresholds", w * bits)))
+            let centroids = try matrix("centroids", w, d)
+            let he = HammingEmbedding(projection: try matrix("heProjection", bits, d),
+                                      thresholds: try matrix("heThresholds", w, bits))
             let idf = try floats("idf", w)
             let sizes = readUInt32s(try section("clusterSizes", w, "u32"))
             let stats = LayerTrainingStats(descriptorCount: lh.descriptorCount, imageCount: lh.imageCount,

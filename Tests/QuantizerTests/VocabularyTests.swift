@@ -127,6 +127,125 @@ final class VocabularyTests: XCTestCase {
         }
     }
 
+    // MARK: Memory-mapped loading
+
+    /// `load` maps the file: every matrix section is a view inside the mapping (no copy), and
+    /// assignment answers bit for bit as the same vocabulary decoded with copies.
+    func testLoadUsesMatricesInPlace() throws {
+        let v = try vocabulary()
+        let url = tempURL()
+        defer { try? FileManager.default.removeItem(at: url) }
+        try v.write(to: url)
+        let bytes = try Data(contentsOf: url)
+        let mapped = try Vocabulary.load(from: url)
+        let copied = try bytes.withUnsafeBytes { try Vocabulary.decode($0) }
+        for (m, c) in zip(mapped.layers, copied.layers) {
+            let file = try XCTUnwrap(m.centroids.mappedFile)
+            XCTAssertEqual(file.bytes.count, bytes.count)
+            XCTAssertTrue(file.bytes.elementsEqual(bytes))
+            let matrices = [m.centroids, m.hamming.thresholds, m.hamming.projection] + (m.pca.map { [$0.components] } ?? [])
+            for x in matrices {
+                XCTAssertTrue(x.isMapped)
+                XCTAssertTrue(x.mappedFile === file)
+                x.withUnsafeBufferPointer { p in
+                    XCTAssertTrue(file.contains(p.baseAddress!))
+                    XCTAssertTrue(file.contains(p.baseAddress! + (p.count - 1)))
+                }
+            }
+            XCTAssertFalse(c.centroids.isMapped)
+            XCTAssertNil(c.centroids.mappedFile)
+            XCTAssertEqual(m.centroids.data.map(\.bitPattern), c.centroids.data.map(\.bitPattern))
+            XCTAssertEqual(m.centroids, c.centroids); XCTAssertEqual(m.hamming, c.hamming); XCTAssertEqual(m.pca, c.pca)
+            let q = Synthetic.uniform(50, m.inputDim, seed: 11)
+            for exact in [false, true] {
+                let a = try m.assign(q, k: 3, exact: exact), b = try c.assign(q, k: 3, exact: exact)
+                XCTAssertEqual(a.words, b.words)
+                XCTAssertEqual(a.distances.map(\.bitPattern), b.distances.map(\.bitPattern))
+                XCTAssertEqual(a.signatures, b.signatures)
+            }
+        }
+        XCTAssertEqual(try mapped.serialized(), Array(bytes))
+    }
+
+    /// The mapping lives exactly as long as a matrix of the vocabulary: it outlives the file's
+    /// name, and is released with the last matrix.
+    func testMappingLivesAsLongAsTheVocabulary() throws {
+        let url = tempURL()
+        try vocabulary().write(to: url)
+        weak var file: MappedFile?
+        var centroids: Matrix? = nil
+        do {
+            let v = try Vocabulary.load(from: url)
+            file = v.layers[0].centroids.mappedFile
+            centroids = v.layers[0].centroids
+        }
+        try FileManager.default.removeItem(at: url)
+        XCTAssertNotNil(file)
+        XCTAssertEqual(centroids?.isMapped, true)
+        XCTAssertEqual(centroids?.data.count, 40 * 8)
+        centroids = nil
+        XCTAssertNil(file)
+    }
+
+    /// Mutating a copy of a mapped matrix copies it first: the original and the file stay as they were.
+    func testMutatingMappedMatrixCopiesFirst() throws {
+        let url = tempURL()
+        defer { try? FileManager.default.removeItem(at: url) }
+        try vocabulary().write(to: url)
+        let onDisk = try Data(contentsOf: url)
+        let original = try Vocabulary.load(from: url).layers[0].centroids
+        let values = original.data
+        XCTAssertTrue(original.isMapped)
+
+        var a = original
+        a[0, 0] = 42
+        XCTAssertFalse(a.isMapped)
+        XCTAssertEqual(a[0, 0], 42)
+        XCTAssertEqual(a.data.dropFirst(), values.dropFirst())
+        XCTAssertNotEqual(a, original)
+
+        var b = original
+        b.withUnsafeMutableBufferPointer { $0[1] = -7 }
+        var c = original
+        c.data[2] = 9
+        var d = original
+        d.append(rowsOf: original)
+        XCTAssertEqual(d.rows, 2 * original.rows)
+        XCTAssertEqual(d.data, values + values)
+        for m in [b, c, d] { XCTAssertFalse(m.isMapped) }
+
+        XCTAssertTrue(original.isMapped)
+        XCTAssertEqual(original.data, values)
+        XCTAssertEqual(original[0, 0], values[0])
+        XCTAssertEqual(original.row(1), Array(values[8..<16]))
+        XCTAssertEqual(original, Matrix(rows: original.rows, cols: original.cols, data: values))
+        XCTAssertEqual(try Data(contentsOf: url), onDisk)
+    }
+
+    func testMappedFileErrors() throws {
+        XCTAssertThrowsError(try MappedFile(path: "/nonexistent/v.bin")) {
+            XCTAssertEqual($0 as? MappedFileError, .open(path: "/nonexistent/v.bin", errno: ENOENT))
+            XCTAssertEqual("\($0)", "cannot open /nonexistent/v.bin: No such file or directory")
+        }
+        XCTAssertThrowsError(try MappedFile(path: FileManager.default.temporaryDirectory.path)) {
+            XCTAssertEqual($0 as? MappedFileError, .notRegularFile(path: FileManager.default.temporaryDirectory.path))
+        }
+        XCTAssertThrowsError(try Vocabulary.load(from: URL(fileURLWithPath: "/nonexistent/v.bin"))) {
+            XCTAssertEqual($0 as? VocabularyFileError,
+                           .io(path: "/nonexistent/v.bin", message: "cannot open /nonexistent/v.bin: No such file or directory"))
+        }
+        // An empty file maps to no bytes; as a vocabulary it is truncated.
+        let url = tempURL()
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Data().write(to: url)
+        let empty = try MappedFile(path: url.path)
+        XCTAssertEqual(empty.bytes.count, 0)
+        XCTAssertNil(empty.bytes.baseAddress)
+        XCTAssertThrowsError(try Vocabulary.load(from: url)) {
+            XCTAssertEqual($0 as? VocabularyFileError, .truncated(expectedBytes: 32, actualBytes: 0))
+        }
+    }
+
     func testEmptyKMeansInputDoesNotCrash() {
         let r = kMeans(data: Matrix(rows: 0, cols: 4), options: KMeansOptions(k: 3))
         XCTAssertEqual(r.centroids.rows, 0)
