@@ -22,19 +22,21 @@ func runDescriptorDump(_ args: [String]) throws {
     let extractor = try FeatureExtractor(network: network, patchOptions: patchOptions)
     var m = Matrix(rows: 0, cols: 0)
     let files = ImageFiles.collect(dirs)
+    var used = 0
     if patchOptions == PatchOptions() {
         extractor.alsoPool = GlobalPooling.allCases.filter { $0 != extractor.global.pooling }
         let cache = try FeatureCache(directory: AssetCache.file("bench/features"), extractor: extractor)
-        for f in files where m.rows < maxRows { m.append(rowsOf: try cache.features(f).descriptors.matrix(key)) }
+        for f in files where m.rows < maxRows { m.append(rowsOf: try cache.features(f).descriptors.matrix(key)); used += 1 }
         print("feature cache hits \(cache.hits), misses \(cache.misses)")
     } else {
         let progress = ProgressBar("extract", total: files.count)
         for f in files where m.rows < maxRows {
             m.append(rowsOf: try extractor.extract(f).descriptors.matrix(key))
+            used += 1
             progress.advance()
         }
     }
     if m.rows > maxRows { m = Matrix(rows: maxRows, cols: m.cols, data: Array(m.data[0..<(maxRows * m.cols)])) }
     try NpyFile.write(m, to: out)
-    print("wrote \(m.rows)×\(m.cols) descriptors of \(key) (\(patchOptions.identity)) from \(files.count) images to \(out.path)")
+    print("wrote \(m.rows)×\(m.cols) descriptors of \(key) (\(patchOptions.identity)) from the first \(used) of \(files.count) images to \(out.path)")
 }

@@ -177,40 +177,11 @@ private func syntheticMixture(n: Int, d: Int, seed: UInt64) -> Matrix {
     return Matrix(rows: n, cols: d, data: out)
 }
 
-/// Reads a 2-d little-endian float32 (or float64, converted) C-order .npy file.
+/// Reads a 2-d little-endian float32 C-order .npy file.
 func readNpy(_ path: String) throws -> Matrix {
-    guard let d = FileManager.default.contents(atPath: path) else { throw BenchError.npy("cannot read \(path)") }
-    let b = [UInt8](d)
-    guard b.count >= 10, b[0] == 0x93, Array(b[1..<6]) == Array("NUMPY".utf8) else { throw BenchError.npy("\(path): not a .npy file") }
-    let major = b[6]
-    let hlen: Int, hstart: Int
-    if major == 1 { hlen = Int(b[8]) | Int(b[9]) << 8; hstart = 10 } else {
-        guard b.count >= 12 else { throw BenchError.npy("truncated") }
-        hlen = Int(b[8]) | Int(b[9]) << 8 | Int(b[10]) << 16 | Int(b[11]) << 24; hstart = 12
-    }
-    guard b.count >= hstart + hlen, let header = String(bytes: b[hstart..<(hstart + hlen)], encoding: .ascii) else {
-        throw BenchError.npy("truncated header")
-    }
-    guard !header.contains("'fortran_order': True") else { throw BenchError.npy("Fortran order not supported") }
-    let wide: Bool
-    if header.contains("'<f4'") { wide = false } else if header.contains("'<f8'") { wide = true } else {
-        throw BenchError.npy("dtype must be <f4 or <f8: \(header)")
-    }
-    guard let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")") else {
-        throw BenchError.npy("no shape in \(header)")
-    }
-    let dims = header[open.upperBound..<close].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-    guard dims.count == 2 else { throw BenchError.npy("need a 2-d array, shape \(dims)") }
-    let (n, c) = (dims[0], dims[1]), start = hstart + hlen, size = wide ? 8 : 4
-    guard b.count >= start + n * c * size else { throw BenchError.npy("truncated data: \(b.count) bytes for \(n)×\(c)") }
-    var out = [Float](repeating: 0, count: n * c)
-    b.withUnsafeBytes { raw in
-        for i in 0..<(n * c) {
-            out[i] = wide ? Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start + 8 * i, as: UInt64.self))))
-                          : Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: start + 4 * i, as: UInt32.self)))
-        }
-    }
-    return Matrix(rows: n, cols: c, data: out)
+    let (values, shape) = try NpyFile.read(URL(fileURLWithPath: path))
+    guard shape.count == 2 else { throw BenchError.npy("\(path): need a 2-d array, shape \(shape)") }
+    return Matrix(rows: shape[0], cols: shape[1], data: values)
 }
 
 /// Writes a float32 C-order .npy (version 1.0).

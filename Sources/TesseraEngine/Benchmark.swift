@@ -195,15 +195,19 @@ public final class Benchmark {
                 record("BoW+HE fused (equal weights)", q, ranking(equal))
                 for (l, s) in he.enumerated() { record("BoW+HE \(layerNames[l])", q, ranking(s)) }
                 record("BoW+HE fused (query-adaptive)", q, ranking(adaptive))
-                if he.count == 3 {
+                // MOF Table 1: each pair of the three layers, equal weights.
+                func recordPairs(_ prefix: String, _ layers: [[Float]]) throws {
+                    guard layers.count == 3 else { return }
                     for combo in [[0, 1], [0, 2], [1, 2]] {
-                        let s = try LateFusion.fuse(combo.map { he[$0] }, rule: LateFusion.equalWeights(2)).scores
-                        record("BoW+HE " + combo.map { layerNames[$0] }.joined(separator: " + "), q, ranking(s))
+                        let s = try LateFusion.fuse(combo.map { layers[$0] }, rule: LateFusion.equalWeights(2)).scores
+                        record(prefix + " " + combo.map { layerNames[$0] }.joined(separator: " + "), q, ranking(s))
                     }
                 }
+                try recordPairs("BoW+HE", he)
                 var ignored = 0
                 let bow = try searcher.layerScores(quantized, context: ctx, options: bowOptions, postings: &ignored)
                 for (l, s) in bow.enumerated() { record("BoW \(layerNames[l])", q, ranking(s)) }
+                try recordPairs("BoW", bow)
                 let bowFused = try LateFusion.fuse(bow, rule: options.query.fusion ?? LateFusion.equalWeights(bow.count)).scores
                 record("BoW fused", q, ranking(bowFused))
                 let bowList = ranking(bowFused).map { (ImageID($0), bowFused[$0]) }
