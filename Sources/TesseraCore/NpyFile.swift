@@ -13,8 +13,8 @@ public enum NpyFile {
         header += String(repeating: " ", count: (64 - total % 64) % 64) + "\n"
         let n = UInt16(header.utf8.count)
         let prefix = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(n & 0xFF), UInt8(n >> 8)] + Array(header.utf8)
-        FileManager.default.createFile(atPath: url.path, contents: nil)
-        guard let handle = FileHandle(forWritingAtPath: url.path) else { throw NpyError.malformed(url.path, "cannot open for writing") }
+        guard FileManager.default.createFile(atPath: url.path, contents: nil),
+              let handle = FileHandle(forWritingAtPath: url.path) else { throw NpyError.malformed(url.path, "cannot open for writing") }
         defer { try? handle.close() }
         try handle.truncate(atOffset: 0)
         try handle.write(contentsOf: prefix)
