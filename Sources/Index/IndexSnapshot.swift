@@ -1,5 +1,4 @@
 import TesseraCore
-import CLMDB
 
 /// A consistent read-only view of an `IndexStore` (one LMDB read transaction),
 /// lent by `IndexStore.withSnapshot`. It sees the index as of its start even
@@ -94,14 +93,10 @@ public final class IndexSnapshot: InvertedListsReader {
         try txn.withCursor(store.dbs.inverted[layer]) { cursor in
             try withUnsafeBytes(of: word.bigEndian) { key in
                 guard let first = try cursor.get(.setKey, key: key) else { return }
-                // One page ahead: the next page is located and prefetched before the current
-                // one is scanned (pages of a list are scattered over the map).
                 var chunk = try cursor.get(.multiple, value: first.value)
                 while let c = chunk {
-                    let next = try cursor.get(.nextMultiple)
-                    if let n = next, let p = n.value.baseAddress { tessera_prefetch(p, n.value.count) }
                     try body(PostingList(bytes: c.value, signatureWords: sw))
-                    chunk = next
+                    chunk = try cursor.get(.nextMultiple)
                 }
             }
         }

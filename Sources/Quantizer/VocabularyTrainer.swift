@@ -11,7 +11,7 @@ public enum TrainProgress: Sendable {
 /// Options of ``VocabularyTrainer/train(layer:descriptors:imageOfRow:imageCount:options:)``.
 public struct TrainOptions: Sendable {
     /// Number of visual words (MOF default 20,000); capped to max(1, n / `minDescriptorsPerWord`)
-    /// on small training sets
+    /// on small training sets.
     public var words: Int = 20_000
     /// Training descriptors per word at least (caps `words`). Default 32: the per-word HE
     /// medians and the IDF need a few dozen samples per word; with fewer, words become

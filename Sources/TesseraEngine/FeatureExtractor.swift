@@ -9,7 +9,7 @@ public struct GlobalDescriptorOptions: Sendable, Equatable, Codable {
     /// the scene and did best for reranking on both development sets (Bench/RESULTS.md).
     public var pooling: GlobalPooling = .rmac
     /// Extra scales (fractions of the patch image) whose descriptors are summed in; [] = single
-    /// scale. Default 1/√2 and 1/2 (Radenović et al.'s multi-scale), costs ~75% more CNN time.
+    /// scale. Default 1/√2 and 1/2 (Radenović et al.'s multi-scale): 75% more pixels through the network.
     public var extraScales: [Double] = [0.7071, 0.5]
     public init() {}
     public var identity: String { "global=\(pooling.rawValue) scales=\(([1.0] + extraScales).map { String(format: "%.3f", $0) }.joined(separator: ","))" }
