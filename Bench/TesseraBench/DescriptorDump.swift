@@ -36,7 +36,7 @@ func runDescriptorDump(_ args: [String]) throws {
             progress.advance()
         }
     }
-    if m.rows > maxRows { m = Matrix(rows: maxRows, cols: m.cols, data: Array(m.data[0..<(maxRows * m.cols)])) }
+    if m.rows > maxRows { m = m.rows(Array(0..<maxRows)) }
     try NpyFile.write(m, to: out)
     print("wrote \(m.rows)×\(m.cols) descriptors of \(key) (\(patchOptions.identity)) from the first \(used) of \(files.count) images to \(out.path)")
 }

@@ -31,7 +31,7 @@ func runQuantizerBench(_ args: [String]) throws {
     if let path = opt["npy"] {
         data = try readNpy(path)
         let n = try int("n", data.rows)
-        if n < data.rows { data = Matrix(rows: n, cols: data.cols, data: Array(data.data[0..<(n * data.cols)])) }
+        if n < data.rows { data = data.rows(Array(0..<n)) }
         source = "\(path) (first \(data.rows) rows)"
     } else {
         data = syntheticMixture(n: try int("n", 50_000), d: try int("dim", 128), seed: seed)

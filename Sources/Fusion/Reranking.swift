@@ -33,6 +33,20 @@ public enum Reranker {
         return head + list[k...]
     }
 
+    /// `rerank`, then α-query expansion (`GlobalSearch.alphaQueryExpansion`) of `query` over
+    /// the first `queryExpansion` entries of that reranked list, and `list` reranked again with
+    /// the expanded query (METHOD.md §5). `queryExpansion` 0 is plain `rerank`.
+    public static func rerank(_ list: [(ImageID, Float)], query: [Float], database: Matrix,
+                              options: RerankOptions = RerankOptions(), queryExpansion n: Int) throws -> [(ImageID, Float)] {
+        let first = try rerank(list, query: query, database: database, options: options)
+        guard n > 0 else { return first }
+        let neighbours = first.prefix(n).map { e -> (ImageID, Float) in
+            (e.0, Int(e.0) < database.rows ? VectorMath.dot(query, database.data, row: Int(e.0)) : 0)
+        }
+        let expanded = try GlobalSearch.alphaQueryExpansion(query: query, neighbours: neighbours, database: database, n: n)
+        return try rerank(list, query: expanded, database: database, options: options)
+    }
+
     /// `rerank` with cosines computed against `database` (row = image id, rows L2-normalised)
     /// for the L2-normalised `query`.
     public static func rerank(_ list: [(ImageID, Float)], query: [Float], database: Matrix,

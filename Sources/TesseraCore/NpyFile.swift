@@ -6,6 +6,15 @@ public enum NpyFile {
     /// write(2) moves at most 2 GiB on Linux, and Foundation's `Data.write` on Linux restarts
     /// from the first byte after such a short write (it corrupted a 2.56 GB descriptor dump).
     public static func write(_ values: [Float], shape: [Int], to url: URL, chunkBytes: Int = 1 << 28) throws {
+        try values.withUnsafeBufferPointer { try write($0, shape: shape, to: url, chunkBytes: chunkBytes) }
+    }
+
+    /// Writes a matrix as an n×d array, from its storage in place (owned or mapped).
+    public static func write(_ m: Matrix, to url: URL) throws {
+        try m.withUnsafeBufferPointer { try write($0, shape: [m.rows, m.cols], to: url, chunkBytes: 1 << 28) }
+    }
+
+    private static func write(_ values: UnsafeBufferPointer<Float>, shape: [Int], to url: URL, chunkBytes: Int) throws {
         precondition(shape.reduce(1, *) == values.count, "npy: shape \(shape) does not hold \(values.count) values")
         let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shapeText), }"
@@ -13,23 +22,20 @@ public enum NpyFile {
         header += String(repeating: " ", count: (64 - total % 64) % 64) + "\n"
         let n = UInt16(header.utf8.count)
         let prefix = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(n & 0xFF), UInt8(n >> 8)] + Array(header.utf8)
+        // createFile empties an existing file, so no stale tail survives a shorter array.
         guard FileManager.default.createFile(atPath: url.path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: url.path) else { throw NpyError.malformed(url.path, "cannot open for writing") }
+              let handle = FileHandle(forWritingAtPath: url.path) else { throw NpyError.io(url.path, "cannot create the file") }
         defer { try? handle.close() }
-        try handle.truncate(atOffset: 0)
         try handle.write(contentsOf: prefix)
-        try values.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let end = min(raw.count, offset + max(1, chunkBytes))
-                try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: raw.baseAddress! + offset),
-                                                  count: end - offset, deallocator: .none))
-                offset = end
-            }
+        let raw = UnsafeRawBufferPointer(values)
+        var offset = 0
+        while offset < raw.count {
+            let end = min(raw.count, offset + max(1, chunkBytes))
+            try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: raw.baseAddress! + offset),
+                                              count: end - offset, deallocator: .none))
+            offset = end
         }
     }
-
-    public static func write(_ m: Matrix, to url: URL) throws { try write(m.data, shape: [m.rows, m.cols], to: url) }
 
     /// Reads a float32 `.npy`; returns the values and the shape.
     public static func read(_ url: URL) throws -> (values: [Float], shape: [Int]) {
@@ -64,7 +70,11 @@ public enum NpyFile {
 
 public enum NpyError: Error, CustomStringConvertible {
     case malformed(String, String)
+    case io(String, String)
     public var description: String {
-        switch self { case .malformed(let p, let why): return "\(p): not a usable .npy file (\(why))" }
+        switch self {
+        case .malformed(let p, let why): return "\(p): not a usable .npy file (\(why))"
+        case .io(let p, let why): return "\(p): \(why)"
+        }
     }
 }

@@ -171,21 +171,12 @@ public struct Searcher {
         return QueryResult(query: x.path, results: results, timings: timings, postingsScanned: postings)
     }
 
-    /// Reranks the top K of an inverted-file list by the global cosine (`Reranker`, METHOD.md §5);
-    /// with `queryExpansion` n > 0 the query descriptor is then expanded over the n best of that
-    /// list (αQE, weights cos^3) and the original list reranked again with the expanded query.
+    /// Reranks the top K of an inverted-file list by the global cosine, with αQE over the
+    /// options' `queryExpansion` best (`Reranker.rerank(_:query:database:options:queryExpansion:)`).
     public func rerank(_ list: [(ImageID, Float)], query g: [Float], database: Matrix,
                        options: QueryOptions) throws -> [(ImageID, Float)] {
-        let first = try Reranker.rerank(list, query: g, database: database, options: options.rerankOptions)
-        guard options.queryExpansion > 0 else { return first }
-        let neighbours = first.prefix(options.queryExpansion).map { e -> (ImageID, Float) in
-            var dot: Float = 0
-            let o = Int(e.0) * database.cols
-            for c in 0..<database.cols { dot += g[c] * database.data[o + c] }
-            return (e.0, dot)
-        }
-        let expanded = try GlobalSearch.alphaQueryExpansion(query: g, neighbours: neighbours, database: database, n: options.queryExpansion)
-        return try Reranker.rerank(list, query: expanded, database: database, options: options.rerankOptions)
+        try Reranker.rerank(list, query: g, database: database, options: options.rerankOptions,
+                            queryExpansion: options.queryExpansion)
     }
 
     /// Scores of absent (removed) images and of `exclude` set to −∞ so they never rank.

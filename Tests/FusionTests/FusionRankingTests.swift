@@ -54,6 +54,26 @@ final class FusionRankingTests: XCTestCase {
         XCTAssertEqual(r2.map { $0.0 }, [1, 2, 0])
     }
 
+    /// Rerank + αQE: the query is expanded over the first n of the reranked list with their
+    /// global cosines (not their combined scores), then the list is reranked again.
+    func testRerankWithQueryExpansionExpandsOverCosines() throws {
+        let db = Matrix(rows: 4, cols: 2, data: [1, 0, 0.8, 0.6, 0, 1, 0.6, 0.8])
+        let q: [Float] = [0.96, 0.28]
+        let list: [(ImageID, Float)] = [(2, 4), (3, 3), (1, 2), (0, 1)]
+        let o = RerankOptions(beta: 0.5, depth: 4)
+        let plain = try Reranker.rerank(list, query: q, database: db, options: o)
+        XCTAssertEqual(try Reranker.rerank(list, query: q, database: db, options: o, queryExpansion: 0).map(\.1), plain.map(\.1))
+        // First pass by hand: cosines 0: .96, 1: .936, 2: .28, 3: .8; combined (β = .5, bowMax 4)
+        // 2: .5+.14 = .64, 3: .375+.4 = .775, 1: .25+.468 = .718, 0: .125+.48 = .605 → 3, 1, 2, 0.
+        XCTAssertEqual(plain.map(\.0), [3, 1, 2, 0])
+        let expanded = try GlobalSearch.alphaQueryExpansion(query: q, neighbours: [(3, 0.8), (1, 0.936)], database: db, n: 2)
+        let expected = try Reranker.rerank(list, query: expanded, database: db, options: o)
+        let got = try Reranker.rerank(list, query: q, database: db, options: o, queryExpansion: 2)
+        XCTAssertEqual(got.map(\.0), expected.map(\.0))
+        for (a, b) in zip(got, expected) { XCTAssertEqual(a.1, b.1, accuracy: 1e-6) }
+        XCTAssertNotEqual(got[0].1, plain[0].1, accuracy: 1e-4)   // the expansion changed the scores
+    }
+
     func testGlobalSearchAndExpansion() throws {
         let db = Matrix(rows: 3, cols: 2, data: [1, 0, 0, 1, 0.6, 0.8])
         let c = try GlobalSearch.cosines(query: [0.6, 0.8], database: db)

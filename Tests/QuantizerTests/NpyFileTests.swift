@@ -20,6 +20,14 @@ final class NpyFileTests: XCTestCase {
         XCTAssertEqual(try NpyFile.read(url).values, [1, 2, 3])
         try Data(bytes.prefix(bytes.count - 4)).write(to: url)
         XCTAssertThrowsError(try NpyFile.read(url)) { XCTAssertTrue("\($0)".contains("truncated data"), "\($0)") }
+        // A matrix is written from its storage: same bytes as its values.
+        let m = Matrix(rows: 3, cols: 2, data: [1, -2, 3.5, 4, 5, 6])
+        try NpyFile.write(m, to: url)
+        XCTAssertEqual(try NpyFile.read(url).values, m.data)
+        XCTAssertEqual(try NpyFile.read(url).shape, [3, 2])
+        XCTAssertThrowsError(try NpyFile.write(values, shape: [17, 59], to: URL(fileURLWithPath: "/nonexistent-dir/x.npy"))) {
+            guard case .io = $0 as? NpyError else { return XCTFail("\($0)") }
+        }
         try Data("not numpy".utf8).write(to: url)
         XCTAssertThrowsError(try NpyFile.read(url)) { XCTAssertTrue("\($0)".contains("bad magic"), "\($0)") }
     }

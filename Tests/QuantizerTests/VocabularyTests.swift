@@ -70,27 +70,34 @@ final class VocabularyTests: XCTestCase {
         FileManager.default.temporaryDirectory.appendingPathComponent("tessera-vocab-\(UUID().uuidString).bin")
     }
 
-    func testFileRoundTripBitExact() throws {
+    /// Runs `body` with the test vocabulary, the temporary file it was written to and the
+    /// file's bytes; the file is removed afterwards.
+    private func withWrittenVocabulary(_ body: (Vocabulary, URL, Data) throws -> Void) throws {
         let v = try vocabulary()
         let url = tempURL()
         defer { try? FileManager.default.removeItem(at: url) }
         try v.write(to: url)
-        let bytes = try Data(contentsOf: url)
-        XCTAssertEqual(bytes.count % 64, 8)
-        let w = try Vocabulary.load(from: url, expectedModelSHA256: "abc123", expectedLayers: v.layers.map(\.key))
-        XCTAssertEqual(try w.serialized(), Array(bytes))
-        XCTAssertEqual(w.modelSHA256, "abc123"); XCTAssertEqual(w.patchSettings, v.patchSettings)
-        XCTAssertEqual(w.trainingSet, v.trainingSet); XCTAssertEqual(w.created, v.created)
-        for (a, b) in zip(v.layers, w.layers) {
-            XCTAssertEqual(a.key, b.key); XCTAssertEqual(a.pca, b.pca)
-            XCTAssertEqual(a.centroids.data.map(\.bitPattern), b.centroids.data.map(\.bitPattern))
-            XCTAssertEqual(a.hamming, b.hamming); XCTAssertEqual(a.idf, b.idf); XCTAssertEqual(a.stats, b.stats)
-            XCTAssertEqual(a.forestOptions, b.forestOptions)
-            // The rebuilt forest answers exactly as the original.
-            let q = Synthetic.uniform(40, a.inputDim, seed: 3)
-            XCTAssertEqual(try a.assign(q, k: 3), try b.assign(q, k: 3))
+        try body(v, url, try Data(contentsOf: url))
+    }
+
+    func testFileRoundTripBitExact() throws {
+        try withWrittenVocabulary { v, url, bytes in
+            XCTAssertEqual(bytes.count % 64, 8)
+            let w = try Vocabulary.load(from: url, expectedModelSHA256: "abc123", expectedLayers: v.layers.map(\.key))
+            XCTAssertEqual(try w.serialized(), Array(bytes))
+            XCTAssertEqual(w.modelSHA256, "abc123"); XCTAssertEqual(w.patchSettings, v.patchSettings)
+            XCTAssertEqual(w.trainingSet, v.trainingSet); XCTAssertEqual(w.created, v.created)
+            for (a, b) in zip(v.layers, w.layers) {
+                XCTAssertEqual(a.key, b.key); XCTAssertEqual(a.pca, b.pca)
+                XCTAssertEqual(a.centroids.data.map(\.bitPattern), b.centroids.data.map(\.bitPattern))
+                XCTAssertEqual(a.hamming, b.hamming); XCTAssertEqual(a.idf, b.idf); XCTAssertEqual(a.stats, b.stats)
+                XCTAssertEqual(a.forestOptions, b.forestOptions)
+                // The rebuilt forest answers exactly as the original.
+                let q = Synthetic.uniform(40, a.inputDim, seed: 3)
+                XCTAssertEqual(try a.assign(q, k: 3), try b.assign(q, k: 3))
+            }
+            XCTAssertNil(w.layers[1].pca)
         }
-        XCTAssertNil(w.layers[1].pca)
     }
 
     func testCorruptFilesRejected() throws {
@@ -132,39 +139,36 @@ final class VocabularyTests: XCTestCase {
     /// `load` maps the file: every matrix section is a view inside the mapping (no copy), and
     /// assignment answers bit for bit as the same vocabulary decoded with copies.
     func testLoadUsesMatricesInPlace() throws {
-        let v = try vocabulary()
-        let url = tempURL()
-        defer { try? FileManager.default.removeItem(at: url) }
-        try v.write(to: url)
-        let bytes = try Data(contentsOf: url)
-        let mapped = try Vocabulary.load(from: url)
-        let copied = try bytes.withUnsafeBytes { try Vocabulary.decode($0) }
-        for (m, c) in zip(mapped.layers, copied.layers) {
-            let file = try XCTUnwrap(m.centroids.mappedFile)
-            XCTAssertEqual(file.bytes.count, bytes.count)
-            XCTAssertTrue(file.bytes.elementsEqual(bytes))
-            let matrices = [m.centroids, m.hamming.thresholds, m.hamming.projection] + (m.pca.map { [$0.components] } ?? [])
-            for x in matrices {
-                XCTAssertTrue(x.isMapped)
-                XCTAssertTrue(x.mappedFile === file)
-                x.withUnsafeBufferPointer { p in
-                    XCTAssertTrue(file.contains(p.baseAddress!))
-                    XCTAssertTrue(file.contains(p.baseAddress! + (p.count - 1)))
+        try withWrittenVocabulary { _, url, bytes in
+            let mapped = try Vocabulary.load(from: url)
+            let copied = try bytes.withUnsafeBytes { try Vocabulary.decode($0) }
+            for (m, c) in zip(mapped.layers, copied.layers) {
+                let file = try XCTUnwrap(m.centroids.mappedFile)
+                XCTAssertEqual(file.bytes.count, bytes.count)
+                XCTAssertTrue(file.bytes.elementsEqual(bytes))
+                let matrices = [m.centroids, m.hamming.thresholds, m.hamming.projection] + (m.pca.map { [$0.components] } ?? [])
+                for x in matrices {
+                    XCTAssertTrue(x.isMapped)
+                    XCTAssertTrue(x.mappedFile === file)
+                    x.withUnsafeBufferPointer { p in
+                        XCTAssertTrue(file.contains(p.baseAddress!))
+                        XCTAssertTrue(file.contains(p.baseAddress! + (p.count - 1)))
+                    }
+                }
+                XCTAssertFalse(c.centroids.isMapped)
+                XCTAssertNil(c.centroids.mappedFile)
+                XCTAssertEqual(m.centroids.data.map(\.bitPattern), c.centroids.data.map(\.bitPattern))
+                XCTAssertEqual(m.centroids, c.centroids); XCTAssertEqual(m.hamming, c.hamming); XCTAssertEqual(m.pca, c.pca)
+                let q = Synthetic.uniform(50, m.inputDim, seed: 11)
+                for exact in [false, true] {
+                    let a = try m.assign(q, k: 3, exact: exact), b = try c.assign(q, k: 3, exact: exact)
+                    XCTAssertEqual(a.words, b.words)
+                    XCTAssertEqual(a.distances.map(\.bitPattern), b.distances.map(\.bitPattern))
+                    XCTAssertEqual(a.signatures, b.signatures)
                 }
             }
-            XCTAssertFalse(c.centroids.isMapped)
-            XCTAssertNil(c.centroids.mappedFile)
-            XCTAssertEqual(m.centroids.data.map(\.bitPattern), c.centroids.data.map(\.bitPattern))
-            XCTAssertEqual(m.centroids, c.centroids); XCTAssertEqual(m.hamming, c.hamming); XCTAssertEqual(m.pca, c.pca)
-            let q = Synthetic.uniform(50, m.inputDim, seed: 11)
-            for exact in [false, true] {
-                let a = try m.assign(q, k: 3, exact: exact), b = try c.assign(q, k: 3, exact: exact)
-                XCTAssertEqual(a.words, b.words)
-                XCTAssertEqual(a.distances.map(\.bitPattern), b.distances.map(\.bitPattern))
-                XCTAssertEqual(a.signatures, b.signatures)
-            }
+            XCTAssertEqual(try mapped.serialized(), Array(bytes))
         }
-        XCTAssertEqual(try mapped.serialized(), Array(bytes))
     }
 
     /// The mapping lives exactly as long as a matrix of the vocabulary: it outlives the file's
