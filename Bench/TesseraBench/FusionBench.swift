@@ -9,7 +9,7 @@ import TesseraCore
 private struct BenchLists: InvertedListsReader {
     let signatureWords = 2
     var lists: [[[UInt8]]]
-    func withPostings<R>(layer: Int, word: UInt32, _ body: (PostingList) throws -> R) throws -> R {
+    func forEachPostingBlock(layer: Int, word: UInt32, _ body: (PostingList) throws -> Void) throws {
         try lists[layer][Int(word)].withUnsafeBytes { try body(PostingList(bytes: $0, signatureWords: 2)) }
     }
 }

@@ -1,5 +1,5 @@
 // tessera-bench index [--images N] [--words K] [--per-image D] [--zipf S] [--query-words Q]
-//                     [--queries R] [--batch B] [--dir PATH] [--memory] [--keep]
+//                     [--queries R] [--rounds N] [--batch B] [--block-bytes N] [--max-block-bytes N] [--dir PATH] [--memory] [--keep]
 // Builds a synthetic index (Zipf-like word frequencies, random 128-bit signatures,
 // no CNN) and measures size on disk, build time and posting-scan throughput
 // against this machine's memory bandwidth.
@@ -15,7 +15,10 @@ private struct IndexBenchOptions {
     var zipf = 0.8                // Zipf exponent of word frequencies (rank r has weight r^-s)
     var queryWords = 400          // distinct words scanned per layer and query
     var queries = 5               // queries timed
+    var rounds = 3                // rounds over all methods and queries
     var batch = 1_000             // images per write transaction
+    var blockBytes = IndexMeta.defaultPostingBlockBytes        // tail size at which a word's postings are sealed into a block
+    var maxBlockBytes = IndexMeta.defaultMaxPostingBlockBytes  // size up to which blocks are merged
     var dir: String? = nil        // index directory (default: a fresh temp directory)
     var memory = false            // also build MemoryInvertedLists and scan it
     var keep = false              // keep the index directory afterwards
@@ -40,7 +43,10 @@ private struct IndexBenchOptions {
             case "--zipf": guard let s = Double(try value()), s >= 0 else { throw IndexBenchError("--zipf needs a number >= 0") }; zipf = s
             case "--query-words": queryWords = try int()
             case "--queries": queries = try int()
+            case "--rounds": rounds = try int()
             case "--batch": batch = try int()
+            case "--block-bytes": blockBytes = try int()
+            case "--max-block-bytes": maxBlockBytes = try int()
             case "--dir": dir = try value()
             case "--memory": memory = true
             case "--keep": keep = true
@@ -152,13 +158,15 @@ func runIndexBench(_ args: [String]) throws {
     let vocab = (0..<o.layers).map { _ in ZipfWords(words: o.words, exponent: o.zipf, rng: &rng) }
     let layerKeys = (0..<o.layers).map { LayerKey(layer: "synthetic\($0)", pooling: .max) }
     let meta = IndexMeta(identity: IndexIdentity(vocabularyID: "bench", modelSHA256: "none"),
-                         patchSettings: "synthetic", layerKeys: layerKeys, signatureWords: 2)
+                         patchSettings: "synthetic", layerKeys: layerKeys, signatureWords: 2,
+                         postingBlockBytes: o.blockBytes, maxPostingBlockBytes: max(o.blockBytes, o.maxBlockBytes))
     let store = try IndexStore.create(at: dir, meta: meta)
     let memory = o.memory ? MemoryInvertedLists(layerCount: o.layers, signatureWords: 2) : nil
 
     print("## Index benchmark\n")
     print("Synthetic index: \(o.images) images × \(o.layers) layers × \(o.perImage) descriptors, "
-        + "\(o.words) words per layer, Zipf exponent \(o.zipf), 128-bit signatures, batches of \(o.batch).\n")
+        + "\(o.words) words per layer, Zipf exponent \(o.zipf), 128-bit signatures, batches of \(o.batch), "
+        + "posting blocks sealed at \(o.blockBytes) bytes and merged up to \(max(o.blockBytes, o.maxBlockBytes)).\n")
 
     // Build.
     var genTime = 0.0, addTime = 0.0, memTime = 0.0
@@ -203,6 +211,8 @@ func runIndexBench(_ args: [String]) throws {
     for l in stats.layers {
         let longest = l.longestLists.map { "\($0.postings)" }.joined(separator: ", ")
         print("| \(l.key): non-empty words / longest lists | \(l.nonEmptyWords) / \(longest) |")
+        print(String(format: "| %@: sealed blocks / share of postings in them | %d / %.1f%% |", "\(l.key)",
+                     l.sealedBlocks, 100 * Double(l.postingsInBlocks) / Double(max(l.postings, 1))))
     }
     print("")
 
@@ -223,57 +233,6 @@ func runIndexBench(_ args: [String]) throws {
     var weights = [Float](repeating: 0, count: 129)
     for d in 0..<52 { weights[d] = exp(-Float(d * d) / 900) }  // d_t = 52, σ = 30 (MOF eq. 5, 6)
 
-    func timeScans(_ name: String, _ run: (BenchQuery, UnsafePointer<Float>, UnsafeMutablePointer<Float>) throws -> Int) rethrows -> String {
-        var times = [Double](), scanned = 0
-        // Warm-up pass: the first touch of each mapped LMDB page costs a minor page fault in
-        // this process; a serving process has paid it already (the cold pass is reported apart).
-        for q in queries { scores.initialize(repeating: 0); _ = try weights.withUnsafeBufferPointer { try run(q, $0.baseAddress!, scores.baseAddress!) } }
-        for q in queries {
-            scores.initialize(repeating: 0)
-            let t = now()
-            scanned = try weights.withUnsafeBufferPointer { try run(q, $0.baseAddress!, scores.baseAddress!) }
-            times.append(now() - t)
-        }
-        times.sort()
-        let median = times[times.count / 2]
-        let perQuery = queries.count == 0 ? 0 : scanned
-        return String(format: "| %@ | %d | %.2f ms | %.1f M/s | %.2f GB/s |", name, perQuery, median * 1e3,
-                      Double(perQuery) / median / 1e6, Double(perQuery * 20) / median / 1e9)
-    }
-
-    var rows = [String]()
-    rows.append(try store.withSnapshot { s in
-        try timeScans("LMDB `withPostings` (pages gathered into one buffer)") { q, w, sc in
-            var total = 0
-            for l in 0..<o.layers {
-                for (k, word) in q.words[l].enumerated() {
-                    total += try s.withPostings(layer: l, word: word) { list in scan(list, q.signatures[l][k], w, sc); return list.count }
-                }
-            }
-            return total
-        }
-    })
-    rows.append(try store.withSnapshot { s in
-        try timeScans("LMDB `forEachPostingChunk` (zero copy, page by page)") { q, w, sc in
-            var total = 0
-            for l in 0..<o.layers {
-                for (k, word) in q.words[l].enumerated() {
-                    try s.forEachPostingChunk(layer: l, word: word) { list in scan(list, q.signatures[l][k], w, sc); total += list.count }
-                }
-            }
-            return total
-        }
-    })
-    rows.append(try store.withSnapshot { s in
-        // The cost of walking the B-tree pages alone (no posting read): what LMDB adds per page.
-        try timeScans("LMDB page traversal only (no scan)") { q, _, _ in
-            var total = 0
-            for l in 0..<o.layers {
-                for word in q.words[l] { try s.forEachPostingChunk(layer: l, word: word) { total += $0.count } }
-            }
-            return total
-        }
-    })
     // The same scan on every core: each thread takes every T-th word of each layer, opens its
     // own read transaction (one LMDB snapshot per thread) and adds into its own score array;
     // the arrays are summed at the end (inside the timed region).
@@ -308,29 +267,76 @@ func runIndexBench(_ args: [String]) throws {
         for t in 0..<threads { for i in 0..<bound { sc[i] += partials[t][i] } }
         return counts.reduce(0, +)
     }
-    rows.append(try timeScans("LMDB page by page, \(threads) threads (one snapshot each)") { q, w, sc in
-        try parallel(q, w, sc) { _, body in try store.withSnapshot { s in try body { try s.forEachPostingChunk(layer: $0, word: $1, $2) } } }
-    })
-    if let memory {
-        rows.append(try timeScans("MemoryInvertedLists, \(threads) threads") { q, w, sc in
-            try parallel(q, w, sc) { _, body in try body { l, word, f in try memory.withPostings(layer: l, word: word, f) } }
-        })
-        rows.append(try timeScans("MemoryInvertedLists") { q, w, sc in
+    /// A scan method: name, threads it uses, and one query's run (returns postings scanned).
+    typealias ScanRun = (BenchQuery, UnsafePointer<Float>, UnsafeMutablePointer<Float>) throws -> Int
+    var methods = [(name: String, threads: Int, run: ScanRun)]()
+    func serial(_ visit: @escaping ChunkVisitor) -> ScanRun {
+        { q, w, sc in
             var total = 0
             for l in 0..<o.layers {
                 for (k, word) in q.words[l].enumerated() {
-                    total += try memory.withPostings(layer: l, word: word) { list in scan(list, q.signatures[l][k], w, sc); return list.count }
+                    try visit(l, word) { list in scan(list, q.signatures[l][k], w, sc); total += list.count }
                 }
             }
             return total
-        })
+        }
     }
+    let times = try store.withSnapshot { s -> [[Double]] in
+        methods.append(("LMDB `forEachPostingBlock` (blocks in place, tail gathered)", 1,
+                        serial { try s.forEachPostingBlock(layer: $0, word: $1, $2) }))
+        // The cost of finding and lending the blocks alone (no posting read): what LMDB adds.
+        methods.append(("LMDB block lookup only (no scan)", 1, { q, _, _ in
+            var total = 0
+            for l in 0..<o.layers {
+                for word in q.words[l] { try s.forEachPostingBlock(layer: l, word: word) { total += $0.count } }
+            }
+            return total
+        }))
+        methods.append(("LMDB `forEachPostingBlock`, \(threads) threads (one snapshot each)", threads, { q, w, sc in
+            try parallel(q, w, sc) { _, body in try store.withSnapshot { s in try body { try s.forEachPostingBlock(layer: $0, word: $1, $2) } } }
+        }))
+        if let memory {
+            methods.append(("MemoryInvertedLists", 1, serial { try memory.forEachPostingBlock(layer: $0, word: $1, $2) }))
+            methods.append(("MemoryInvertedLists, \(threads) threads", threads, { q, w, sc in
+                try parallel(q, w, sc) { _, body in try body { l, word, f in try memory.forEachPostingBlock(layer: l, word: word, f) } }
+            }))
+        }
+        // Warm-up pass per method: the first touch of each mapped LMDB page costs a minor page
+        // fault in this process; a serving process has paid it already. Then the methods take
+        // turns, round after round, so a slow spell of this shared machine hits them alike.
+        var times = [[Double]](repeating: [], count: methods.count)
+        for round in -1..<o.rounds {
+            for (m, method) in methods.enumerated() {
+                for q in queries {
+                    scores.initialize(repeating: 0)
+                    let t = now()
+                    _ = try weights.withUnsafeBufferPointer { try method.run(q, $0.baseAddress!, scores.baseAddress!) }
+                    if round >= 0 { times[m].append(now() - t) }
+                }
+            }
+        }
+        return times
+    }
+    // Postings per query are a property of the data, not the method (the lookup-only row counts them too).
+    let perQuery = try queries.map { q in try store.withSnapshot { s in
+        try (0..<o.layers).reduce(0) { n, l in try n + q.words[l].reduce(0) { try $0 + s.postingCount(layer: l, word: $1) } }
+    } }
     let bw = memoryBandwidth()
     print("Query: \(o.queryWords) distinct words per layer (\(o.queryWords * o.layers) lists), Hamming distance per posting "
-        + "(XOR + popcount) accumulated into a dense Float array over \(bound) image ids; median of \(o.queries) queries after one warm-up pass over them (page cache and this process's page tables warm).\n")
-    print("| scan | postings per query | time per query | postings/s | posting GB/s |")
-    print("|---|---|---|---|---|")
-    rows.forEach { print($0) }
+        + "(XOR + popcount) accumulated into a dense Float array over \(bound) image ids; median over \(o.rounds) rounds × \(o.queries) queries, "
+        + "the methods taking turns each round, after one warm-up pass (page cache and this process's page tables warm).\n")
+    print("| scan | postings per query (mean) | time per query (median) | postings/s | posting GB/s | share of memory bandwidth |")
+    print("|---|---|---|---|---|---|")
+    for (m, method) in methods.enumerated() {
+        // Throughput per query, then the median of those (queries scan different amounts).
+        let rates = zip(times[m], Array(repeating: perQuery, count: o.rounds).flatMap { $0 }).map { Double($1) / $0 }.sorted()
+        let rate = rates[rates.count / 2]
+        let median = times[m].sorted()[times[m].count / 2]
+        let gbs = rate * 20 / 1e9
+        print(String(format: "| %@ | %d | %.2f ms | %.1f M/s | %.2f GB/s | %.0f%% of %d-thread |", method.name,
+                     perQuery.reduce(0, +) / max(perQuery.count, 1), median * 1e3, rate / 1e6, gbs,
+                     100 * gbs / (method.threads == 1 ? bw.single : bw.all), method.threads))
+    }
     print("")
     print("| memory bandwidth (sum of a 1 GiB UInt64 buffer, best of 3) | GB/s |")
     print("|---|---|")

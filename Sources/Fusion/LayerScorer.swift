@@ -25,7 +25,8 @@ public struct ScanStats: Sendable, Equatable {
 ///
 /// (plain BoW, eq. 3: idf_w² in place of idf_w² · w(d)); the burstiness divisor is eq. 8
 /// extended symmetrically to the query side and is dropped when `burstiness` is off.
-/// tf_I(w) is the run length of image I in list w (lists are sorted by image id).
+/// tf_I(w) is the run length of image I in list w (lists are sorted by image id, and an
+/// image's run lies within one block of the list).
 /// The layer score is S_l(q, I) = Σ votes / (‖q‖ · ‖I‖) with the norms of `imageNorm`.
 public struct LayerScorer: Sendable {
     /// Distinct query words, ascending.
@@ -92,12 +93,12 @@ public struct LayerScorer: Sendable {
                     try table.withUnsafeBufferPointer { tab in
                         for g in words.indices {
                             let lo = groupStart[g], hi = groupStart[g + 1]
-                            let s = try lists.withPostings(layer: layer, word: words[g]) { list in
-                                scanList(list, queries: qs, lo: lo, hi: hi, idf2: idfSquared[g] * inverseQueryNorm,
-                                         table: tab, norms: norms, acc: acc)
+                            try lists.forEachPostingBlock(layer: layer, word: words[g]) { block in
+                                let s = scanList(block, queries: qs, lo: lo, hi: hi, idf2: idfSquared[g] * inverseQueryNorm,
+                                                 table: tab, norms: norms, acc: acc)
+                                stats.postings += s.postings
+                                stats.pairs += s.pairs
                             }
-                            stats.postings += s.postings
-                            stats.pairs += s.pairs
                         }
                     }
                 }
@@ -113,7 +114,8 @@ public struct LayerScorer: Sendable {
         return scores
     }
 
-    /// The hot loop: one word's postings against the query assignments rows lo..<hi.
+    /// The hot loop: one block of a word's postings against the query assignments rows lo..<hi
+    /// (an image's run never spans two blocks, so tf_I(w) is a run length within the block).
     @inline(__always)
     private func scanList(_ list: PostingList, queries qs: UnsafeBufferPointer<UInt64>, lo: Int, hi: Int,
                           idf2: Float, table tab: UnsafeBufferPointer<Float>,

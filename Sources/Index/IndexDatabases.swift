@@ -14,10 +14,17 @@ struct IndexDatabases {
     /// Big-endian `ImageID` → per layer: varint count + the distinct words ascending, as varint
     /// deltas (first word, then differences): 1–2 bytes per word instead of 4.
     let imageWords: LMDBDatabase
-    /// `inv.<layer>`: big-endian word → sorted fixed-size postings (`MDB_DUPSORT | MDB_DUPFIXED`).
+    /// `inv.<layer>`: big-endian word → its tail, the newest sorted fixed-size postings
+    /// (`MDB_DUPSORT | MDB_DUPFIXED`), fewer than `IndexMeta.postingBlockBytes` bytes.
     let inverted: [LMDBDatabase]
+    /// `blk.<layer>`: big-endian word + big-endian first image id → one sealed block of sorted
+    /// postings, concatenated (a contiguous value; LMDB overflow pages when over ~2 KiB).
+    let blocks: [LMDBDatabase]
 
+    /// Databases other than the per-layer ones.
     static let fixedCount = 5
+    /// Databases per layer (`inv`, `blk`).
+    static let perLayerCount = 2
 
     init(_ txn: LMDBTransaction, layers: Int, create: Bool) throws {
         meta = try txn.openDatabase("meta", create: create)
@@ -26,6 +33,7 @@ struct IndexDatabases {
         hashes = try txn.openDatabase("hashes", create: create)
         imageWords = try txn.openDatabase("imagewords", create: create)
         inverted = try (0..<layers).map { try txn.openDatabase("inv.\($0)", dupFixed: true, create: create) }
+        blocks = try (0..<layers).map { try txn.openDatabase("blk.\($0)", create: create) }
     }
 
     static func metaOnly(_ txn: LMDBTransaction) throws -> LMDBDatabase {
@@ -37,6 +45,12 @@ struct IndexDatabases {
         let utf8 = Array(path.utf8)
         if utf8.count <= maxKeySize && utf8.first != UInt8(ascii: "#") { return utf8 }
         return Array(("#sha256:" + SHA256.hex(utf8)).utf8)
+    }
+
+    /// Key of a sealed block in `blk.<layer>`: the word, then the block's first image id (both big-endian),
+    /// so a word's blocks are adjacent and ordered by image id.
+    static func blockKey(word: UInt32, firstImage: ImageID) -> [UInt8] {
+        bigEndianKey(word) + bigEndianKey(firstImage)
     }
 
     static func hashKey(_ hash: String, maxKeySize: Int) -> [UInt8] { pathKey(hash, maxKeySize: maxKeySize) }

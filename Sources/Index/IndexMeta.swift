@@ -13,8 +13,12 @@ public struct IndexIdentity: Codable, Equatable, Sendable {
 
 /// The settings an index is created with, stored in its `meta` database (JSON under key `"meta"`).
 public struct IndexMeta: Codable, Equatable, Sendable {
-    /// The on-disk format this code writes.
-    public static let currentFormatVersion = 1
+    /// The on-disk format this code writes (2: sealed posting blocks, see LAYOUT.md).
+    public static let currentFormatVersion = 2
+    /// Defaults of `postingBlockBytes` and `maxPostingBlockBytes`: see LAYOUT.md and Bench/RESULTS.md
+    /// for the measurements behind them.
+    public static let defaultPostingBlockBytes = 8_192
+    public static let defaultMaxPostingBlockBytes = 262_144
 
     /// Format version of the stored index (default: `currentFormatVersion`).
     public var formatVersion: Int
@@ -26,14 +30,24 @@ public struct IndexMeta: Codable, Equatable, Sendable {
     public var layerKeys: [LayerKey]
     /// 64-bit words per Hamming signature (2 for 128 bits).
     public var signatureWords: Int
+    /// A word's newest postings (its tail, `inv.<layer>`) are sealed into one contiguous block
+    /// (`blk.<layer>`) once they reach this many bytes. Fixed when the index is created.
+    public var postingBlockBytes: Int
+    /// A new block absorbs the word's previous blocks while they are no larger than it and the
+    /// result stays within this many bytes, so long lists end up in few large blocks.
+    public var maxPostingBlockBytes: Int
 
     public init(identity: IndexIdentity, patchSettings: String, layerKeys: [LayerKey], signatureWords: Int,
+                postingBlockBytes: Int = IndexMeta.defaultPostingBlockBytes,
+                maxPostingBlockBytes: Int = IndexMeta.defaultMaxPostingBlockBytes,
                 formatVersion: Int = IndexMeta.currentFormatVersion) {
         self.formatVersion = formatVersion
         self.identity = identity
         self.patchSettings = patchSettings
         self.layerKeys = layerKeys
         self.signatureWords = signatureWords
+        self.postingBlockBytes = postingBlockBytes
+        self.maxPostingBlockBytes = maxPostingBlockBytes
     }
 
     /// Bytes of one posting record.

@@ -5,10 +5,10 @@ import TesseraCore
 /// while a writer commits (MVCC). Use it only inside that closure and on one
 /// thread at a time; after the closure, every method throws `snapshotClosed`.
 ///
-/// `withPostings` is the `InvertedListsReader` view scoring uses: a word whose
-/// postings fit on one LMDB page is lent in place (zero copy); a longer list is
-/// gathered page by page (`MDB_GET_MULTIPLE` / `MDB_NEXT_MULTIPLE`) into a
-/// buffer the snapshot reuses. `forEachPostingChunk` lends the pages themselves.
+/// `forEachPostingBlock` is the `InvertedListsReader` view scoring uses: a word's
+/// sealed blocks are lent in place (zero copy; each is one contiguous LMDB value),
+/// then its tail: in place when it fits on one LMDB page, else gathered into a
+/// buffer the snapshot reuses (the tail is under `postingBlockBytes`).
 public final class IndexSnapshot: InvertedListsReader {
     private let txn: LMDBTransaction
     private let store: IndexStore
@@ -76,34 +76,52 @@ public final class IndexSnapshot: InvertedListsReader {
         }
     }
 
-    /// Number of postings of `word` in `layer`.
+    /// Number of postings of `word` in `layer` (its blocks and its tail).
     public func postingCount(layer: Int, word: UInt32) throws -> Int {
         try check(layer: layer)
-        return try txn.withCursor(store.dbs.inverted[layer]) { cursor in
+        var inBlocks = 0
+        try forEachBlock(layer: layer, word: word) { inBlocks += $0.count }
+        return try inBlocks / store.meta.postingStride + tailCount(layer: layer, word: word)
+    }
+
+    private func tailCount(layer: Int, word: UInt32) throws -> Int {
+        try txn.withCursor(store.dbs.inverted[layer]) { cursor in
             try withUnsafeBytes(of: word.bigEndian) { key in
                 try cursor.get(.setKey, key: key) == nil ? 0 : try cursor.duplicateCount()
             }
         }
     }
 
-    /// Lends the postings of `word` in `layer` page by page, in order, without copying.
-    public func forEachPostingChunk(layer: Int, word: UInt32, _ body: (PostingList) throws -> Void) throws {
+    /// Lends `word`'s postings in `layer` block by block, in order: every sealed block in place,
+    /// then the tail. All postings of one image lie in one block.
+    public func forEachPostingBlock(layer: Int, word: UInt32, _ body: (PostingList) throws -> Void) throws {
         try check(layer: layer)
         let sw = signatureWords
-        try txn.withCursor(store.dbs.inverted[layer]) { cursor in
-            try withUnsafeBytes(of: word.bigEndian) { key in
-                guard let first = try cursor.get(.setKey, key: key) else { return }
-                var chunk = try cursor.get(.multiple, value: first.value)
-                while let c = chunk {
-                    try body(PostingList(bytes: c.value, signatureWords: sw))
-                    chunk = try cursor.get(.nextMultiple)
+        try forEachBlock(layer: layer, word: word) { try body(PostingList(bytes: $0, signatureWords: sw)) }
+        try withTail(layer: layer, word: word) { if $0.count > 0 { try body($0) } }
+    }
+
+    /// The sealed blocks of `word`, by increasing image id (values of `blk.<layer>`, lent in place).
+    private func forEachBlock(layer: Int, word: UInt32, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try txn.withCursor(store.dbs.blocks[layer]) { cursor in
+            try IndexDatabases.blockKey(word: word, firstImage: 0).withUnsafeBytes { probe in
+                var entry = try cursor.get(.setRange, key: probe)
+                while let e = entry, e.key.count == 8, readBigEndianUInt32(e.key) == word {
+                    guard e.value.count % store.meta.postingStride == 0 else {
+                        throw IndexError.corrupt("block of word \(word) in layer \(layer): \(e.value.count) bytes")
+                    }
+                    try body(e.value)
+                    entry = try cursor.get(.next)
                 }
             }
         }
     }
 
-    public func withPostings<R>(layer: Int, word: UInt32, _ body: (PostingList) throws -> R) throws -> R {
-        try check(layer: layer)
+    /// Lends the tail of `word` (its unsealed postings, `inv.<layer>`) as one buffer: in place when it
+    /// fits on one LMDB page, else gathered page by page (`MDB_GET_MULTIPLE` / `MDB_NEXT_MULTIPLE`)
+    /// into a buffer the snapshot reuses. Gathering measured faster than scanning the scattered
+    /// pages in place (Bench/RESULTS.md), and the tail is bounded by `postingBlockBytes`.
+    private func withTail<R>(layer: Int, word: UInt32, _ body: (PostingList) throws -> R) throws -> R {
         let sw = signatureWords, stride = store.meta.postingStride
         return try txn.withCursor(store.dbs.inverted[layer]) { cursor in
             try withUnsafeBytes(of: word.bigEndian) { key in
@@ -149,20 +167,48 @@ public final class IndexSnapshot: InvertedListsReader {
     /// Calls `body` with every non-empty word of `layer` and its posting count, by increasing word.
     public func forEachWord(layer: Int, _ body: (UInt32, Int) throws -> Void) throws {
         try check(layer: layer)
+        // Blocks (word, bytes) in word order, merged with the tails' (word, count) in word order.
+        var blocked = [(word: UInt32, postings: Int)]()
+        try txn.withCursor(store.dbs.blocks[layer]) { cursor in
+            var entry = try cursor.get(.first)
+            while let e = entry {
+                guard e.key.count == 8 else { throw IndexError.corrupt("block key of \(e.key.count) bytes") }
+                let word = readBigEndianUInt32(e.key), n = e.value.count / store.meta.postingStride
+                if blocked.last?.word == word { blocked[blocked.count - 1].postings += n } else { blocked.append((word, n)) }
+                entry = try cursor.get(.next)
+            }
+        }
+        var b = 0
         try txn.withCursor(store.dbs.inverted[layer]) { cursor in
             var entry = try cursor.get(.first)
             while let e = entry {
                 guard e.key.count == 4 else { throw IndexError.corrupt("word key of \(e.key.count) bytes") }
-                try body(readBigEndianUInt32(e.key), try cursor.duplicateCount())
+                let word = readBigEndianUInt32(e.key)
+                while b < blocked.count && blocked[b].word < word { try body(blocked[b].word, blocked[b].postings); b += 1 }
+                var n = try cursor.duplicateCount()
+                if b < blocked.count && blocked[b].word == word { n += blocked[b].postings; b += 1 }
+                try body(word, n)
                 entry = try cursor.get(.nextKey)
             }
         }
+        while b < blocked.count { try body(blocked[b].word, blocked[b].postings); b += 1 }
     }
 
-    /// Total postings of `layer`.
+    /// Sealed blocks of `layer` and the postings they hold.
+    public func blockCount(layer: Int) throws -> (blocks: Int, postings: Int) {
+        try check(layer: layer)
+        return try txn.withCursor(store.dbs.blocks[layer]) { cursor in
+            var blocks = 0, bytes = 0
+            var entry = try cursor.get(.first)
+            while let e = entry { blocks += 1; bytes += e.value.count; entry = try cursor.get(.next) }
+            return (blocks, bytes / store.meta.postingStride)
+        }
+    }
+
+    /// Total postings of `layer` (its tails' and its blocks').
     public func postingCount(layer: Int) throws -> Int {
         try check(layer: layer)
-        return try txn.stat(store.dbs.inverted[layer]).entries
+        return try txn.stat(store.dbs.inverted[layer]).entries + blockCount(layer: layer).postings
     }
 
     /// Pages in use and page size, for `IndexStats`.

@@ -16,6 +16,9 @@ public struct IndexStats: Equatable, Sendable {
         public var nonEmptyWords: Int
         /// The longest lists, longest first (ties by word).
         public var longestLists: [WordCount]
+        /// Sealed posting blocks (`blk.<layer>`) and the postings they hold; the rest are in tails.
+        public var sealedBlocks: Int
+        public var postingsInBlocks: Int
     }
 
     public var images: Int
@@ -46,8 +49,10 @@ extension IndexStore {
                     if top.count > 4 * max(longest, 1) { trim(&top, longest) }
                 }
                 trim(&top, longest)
+                let blocks = try s.blockCount(layer: l)
                 layers.append(.init(key: key, postings: try s.postingCount(layer: l),
-                                    nonEmptyWords: nonEmpty, longestLists: top))
+                                    nonEmptyWords: nonEmpty, longestLists: top,
+                                    sealedBlocks: blocks.blocks, postingsInBlocks: blocks.postings))
             }
             let space = try s.spaceInUse()
             let file = (try? FileManager.default.attributesOfItem(

@@ -36,10 +36,14 @@ public final class IndexStore: @unchecked Sendable {
     public static func create(at directory: URL, meta: IndexMeta,
                               options: IndexStoreOptions = IndexStoreOptions()) throws -> IndexStore {
         guard !options.readOnly else { throw IndexError.readOnly }
-        guard !meta.layerKeys.isEmpty, meta.layerKeys.count <= maxDatabases - IndexDatabases.fixedCount else {
-            throw IndexError.invalidInput("\(meta.layerKeys.count) layers (1...\(maxDatabases - IndexDatabases.fixedCount) supported)")
+        let maxLayers = (maxDatabases - IndexDatabases.fixedCount) / IndexDatabases.perLayerCount
+        guard !meta.layerKeys.isEmpty, meta.layerKeys.count <= maxLayers else {
+            throw IndexError.invalidInput("\(meta.layerKeys.count) layers (1...\(maxLayers) supported)")
         }
         guard meta.signatureWords >= 0 else { throw IndexError.invalidInput("negative signatureWords") }
+        guard meta.postingBlockBytes > 0, meta.maxPostingBlockBytes >= meta.postingBlockBytes else {
+            throw IndexError.invalidInput("postingBlockBytes must be positive and at most maxPostingBlockBytes")
+        }
         let fm = FileManager.default
         if fm.fileExists(atPath: dataFile(directory).path) { throw IndexError.alreadyExists(directory.path) }
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -140,12 +144,12 @@ public final class IndexStore: @unchecked Sendable {
         for layer in 0..<layerCount {
             let runs = PostingRuns(added.map { (id: $0.id, postings: postings[$0.index][layer]) },
                                    signatureWords: meta.signatureWords)
-            try txn.withCursor(dbs.inverted[layer]) { cursor in
-                try runs.records.withUnsafeBytes { rec in
-                    for run in runs.runs {
-                        try bigEndianKey(run.word).withUnsafeBytes { key in
-                            try cursor.putMultiple(key: key, records: rec.baseAddress! + run.start * runs.stride,
-                                                   stride: runs.stride, count: run.count)
+            try txn.withCursor(dbs.inverted[layer]) { tail in
+                try txn.withCursor(dbs.blocks[layer]) { blocks in
+                    try runs.records.withUnsafeBytes { rec in
+                        for run in runs.runs {
+                            let records = UnsafeRawBufferPointer(rebasing: rec[(run.start * runs.stride)..<((run.start + run.count) * runs.stride)])
+                            try append(records, word: run.word, tail: tail, blocks: blocks)
                         }
                     }
                 }
@@ -153,6 +157,53 @@ public final class IndexStore: @unchecked Sendable {
         }
         try txn.put(dbs.meta, key: Array("nextImageID".utf8), value: ByteWriter.u32Bytes(next))
         return outcomes
+    }
+
+    /// Appends sorted `records` (image ids above every stored one) to `word`'s list: into its
+    /// tail, or, when tail + records reach `postingBlockBytes`, tail and records together
+    /// become one sealed block and the tail is emptied. The new block then absorbs the word's
+    /// last block while that one is no larger and the sum stays within `maxPostingBlockBytes`
+    /// (a binary-counter merge: each posting is rewritten at most log2(max / block) times).
+    /// A word's tail and blocks thus hold whole images: all postings of one image on one word
+    /// sit in one place.
+    private func append(_ records: UnsafeRawBufferPointer, word: UInt32, tail: LMDBCursor, blocks: LMDBCursor) throws {
+        let stride = meta.postingStride
+        let key = bigEndianKey(word)
+        let sealed = try key.withUnsafeBytes { k -> [UInt8]? in
+            let first = try tail.get(.setKey, key: k)
+            let tailCount = first == nil ? 0 : try tail.duplicateCount()
+            guard (tailCount * stride + records.count) >= meta.postingBlockBytes else {
+                try tail.putMultiple(key: k, records: records.baseAddress!, stride: stride, count: records.count / stride)
+                return nil
+            }
+            var block = [UInt8]()
+            block.reserveCapacity(tailCount * stride + records.count)
+            if let first {
+                var page = try tail.get(.multiple, value: first.value)
+                while let p = page { block.append(contentsOf: p.value); page = try tail.get(.nextMultiple) }
+                guard block.count == tailCount * stride else {
+                    throw IndexError.corrupt("word \(word): tail of \(block.count) bytes, \(tailCount) postings counted")
+                }
+                _ = try tail.get(.setKey, key: k)
+                try tail.deleteCurrent(allDuplicates: true)
+            }
+            block.append(contentsOf: records)
+            return block
+        }
+        guard var block = sealed else { return }
+        // Merge with the word's last blocks (found just before (word, ImageID.max): ids stay below it).
+        try IndexDatabases.blockKey(word: word, firstImage: .max).withUnsafeBytes { end in
+            while true {
+                let after = try blocks.get(.setRange, key: end)
+                guard let last = try blocks.get(after == nil ? .last : .prev), last.key.count == 8,
+                      readBigEndianUInt32(last.key) == word, last.value.count <= block.count,
+                      last.value.count + block.count <= meta.maxPostingBlockBytes else { break }
+                block = Array(last.value) + block
+                try blocks.deleteCurrent()
+            }
+        }
+        let blockKey = IndexDatabases.blockKey(word: word, firstImage: block.withUnsafeBytes(readBigEndianUInt32))
+        try blockKey.withUnsafeBytes { bk in try block.withUnsafeBytes { try blocks.put(key: bk, value: $0) } }
     }
 
     /// Removes the images at `paths` (all in one write transaction): their
@@ -191,9 +242,12 @@ public final class IndexStore: @unchecked Sendable {
         }
     }
 
-    /// Deletes image `id`'s postings from each of `words`' lists: position at
-    /// the first duplicate >= (id, zero signature) with `MDB_GET_BOTH_RANGE` and
-    /// delete while the posting's image is `id` (re-seeking after each delete).
+    /// Deletes image `id`'s postings from each of `words`' lists. An image's postings on a word
+    /// lie either in the word's tail or in one sealed block (see `append`), so for each word:
+    /// in the tail, position at the first duplicate >= (id, zero signature) with
+    /// `MDB_GET_BOTH_RANGE` and delete while the posting's image is `id`; among the blocks, the
+    /// only candidate is the last block whose key is <= (word, id), rewritten without the image
+    /// (deleted when nothing is left).
     private func removePostings(of id: ImageID, words: [UInt32], layer: Int, _ txn: LMDBTransaction) throws {
         var probe = [UInt8](repeating: 0, count: meta.postingStride)
         probe.replaceSubrange(0..<4, with: bigEndianKey(id))
@@ -209,6 +263,43 @@ public final class IndexStore: @unchecked Sendable {
                 }
             }
         }
+        try txn.withCursor(dbs.blocks[layer]) { cursor in
+            for word in words {
+                let probe = IndexDatabases.blockKey(word: word, firstImage: id)
+                // The candidate block, its key and its postings without the image's (nil: image not there).
+                let change = try probe.withUnsafeBytes { k -> (key: [UInt8], kept: [UInt8])? in
+                    let atOrAfter = try cursor.get(.setRange, key: k)
+                    let candidate = atOrAfter.map { $0.key.elementsEqual(k) } == true
+                        ? atOrAfter : try cursor.get(atOrAfter == nil ? .last : .prev)
+                    guard let block = candidate, block.key.count == 8, readBigEndianUInt32(block.key) == word,
+                          let kept = try postings(block.value, without: id, word: word) else { return nil }
+                    return (Array(block.key), kept)
+                }
+                guard let change else { continue }
+                if change.kept.isEmpty {
+                    try cursor.deleteCurrent()
+                } else {
+                    try change.key.withUnsafeBytes { k in try change.kept.withUnsafeBytes { try cursor.put(key: k, value: $0) } }
+                }
+            }
+        }
+    }
+
+    /// `block`'s postings without image `id`'s run (found by binary search on the sorted ids);
+    /// nil when the block has no posting of `id`.
+    private func postings(_ block: UnsafeRawBufferPointer, without id: ImageID, word: UInt32) throws -> [UInt8]? {
+        let stride = meta.postingStride
+        guard block.count % stride == 0 else {
+            throw IndexError.corrupt("block of word \(word): \(block.count) bytes, not a multiple of \(stride)")
+        }
+        let n = block.count / stride
+        func image(_ i: Int) -> ImageID { readBigEndianUInt32(UnsafeRawBufferPointer(rebasing: block[(i * stride)...])) }
+        var lo = 0, hi = n
+        while lo < hi { let mid = (lo + hi) / 2; if image(mid) < id { lo = mid + 1 } else { hi = mid } }
+        var end = lo
+        while end < n && image(end) == id { end += 1 }
+        guard end > lo else { return nil }
+        return Array(block[0..<(lo * stride)]) + Array(block[(end * stride)...])
     }
 
     // MARK: Reading

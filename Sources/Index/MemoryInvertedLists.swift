@@ -75,14 +75,13 @@ public final class MemoryInvertedLists: InvertedListsReader {
     /// Non-empty words of `layer`, ascending.
     public func words(layer: Int) -> [UInt32] { lists[layer].keys.sorted() }
 
-    public func withPostings<R>(layer: Int, word: UInt32, _ body: (PostingList) throws -> R) throws -> R {
+    /// Lends the word's list as one block.
+    public func forEachPostingBlock(layer: Int, word: UInt32, _ body: (PostingList) throws -> Void) throws {
         guard (0..<layerCount).contains(layer) else {
             throw IndexError.invalidInput("layer \(layer) (the lists have \(layerCount))")
         }
-        guard let list = lists[layer][word] else {
-            return try body(PostingList(bytes: UnsafeRawBufferPointer(start: nil, count: 0), signatureWords: signatureWords))
-        }
-        return try list.withUnsafeBytes { try body(PostingList(bytes: $0, signatureWords: signatureWords)) }
+        guard let list = lists[layer][word] else { return }
+        try list.withUnsafeBytes { try body(PostingList(bytes: $0, signatureWords: signatureWords)) }
     }
 
     /// Merges sorted, repeat-free records `b` into the sorted, repeat-free list `a` (memcmp order), dropping repeats.

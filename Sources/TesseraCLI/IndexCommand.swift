@@ -25,11 +25,13 @@ struct IndexAddCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Vocabulary file (required when creating the index).") var vocab: String?
     @Option(help: "Images per write transaction.") var batch = 16
+    @Option(help: "When creating the index: bytes at which a word's newest postings are sealed into one contiguous block (LAYOUT.md).")
+    var postingBlockBytes = IndexMeta.defaultPostingBlockBytes
     @Argument(help: "Images or folders.") var paths: [String]
 
     func run() throws {
         let idx = try SearchIndex(directory: location.url, vocabulary: vocab.map { URL(fileURLWithPath: $0) },
-                                  modelPath: modelOptions.model, create: true)
+                                  modelPath: modelOptions.model, create: true, postingBlockBytes: postingBlockBytes)
         idx.batchSize = max(1, batch)
         let r = try idx.add(paths)
         let rate = r.seconds > 0 ? Double(r.added.count) / r.seconds : 0
@@ -71,7 +73,8 @@ struct IndexStatsCommand: ParsableCommand {
         print("images: \(s.images)")
         print("bytes on disk: \(s.fileBytes) (in use \(s.bytesInUse), \(String(format: "%.0f", s.bytesPerImage)) per image)")
         for l in s.layers {
-            print("\(l.key): \(l.postings) postings, \(l.nonEmptyWords) non-empty words, longest lists: " +
+            print("\(l.key): \(l.postings) postings (\(l.postingsInBlocks) in \(l.sealedBlocks) sealed blocks), "
+                  + "\(l.nonEmptyWords) non-empty words, longest lists: " +
                   l.longestLists.map { "word \($0.word) (\($0.postings))" }.joined(separator: ", "))
         }
     }

@@ -65,6 +65,17 @@ public struct PostingList {
 public protocol InvertedListsReader {
     /// Number of 64-bit words in a posting's signature.
     var signatureWords: Int { get }
-    /// Lends the postings of `word` in `layer` (empty when the word has none).
-    func withPostings<R>(layer: Int, word: UInt32, _ body: (PostingList) throws -> R) throws -> R
+    /// Lends the postings of `word` in `layer` in order, as one or more non-empty blocks (none
+    /// when the word has no postings). All postings of one image lie in one block, so an
+    /// image's run (its term frequency) is never split.
+    func forEachPostingBlock(layer: Int, word: UInt32, _ body: (PostingList) throws -> Void) throws
+}
+
+extension InvertedListsReader {
+    /// A copy of the postings of `word` in `layer`, its blocks concatenated.
+    public func postingBytes(layer: Int, word: UInt32) throws -> [UInt8] {
+        var out = [UInt8]()
+        try forEachPostingBlock(layer: layer, word: word) { out.append(contentsOf: $0.bytes) }
+        return out
+    }
 }

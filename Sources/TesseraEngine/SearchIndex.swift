@@ -37,9 +37,10 @@ public final class SearchIndex: @unchecked Sendable {
     static let vocabularyPathFile = "vocabulary.path"
 
     /// Opens the index at `directory`, creating it when `create` is set and none exists.
-    /// `vocabulary` defaults to the one the index was created with.
+    /// `vocabulary` defaults to the one the index was created with; `postingBlockBytes` applies
+    /// only to an index created here (`IndexMeta.postingBlockBytes`).
     public init(directory: URL, vocabulary explicitVocabulary: URL?, modelPath: String?, create: Bool = false,
-                readOnly: Bool = false) throws {
+                readOnly: Bool = false, postingBlockBytes: Int = IndexMeta.defaultPostingBlockBytes) throws {
         self.directory = directory
         let recorded = try? String(contentsOf: directory.appendingPathComponent(Self.vocabularyPathFile), encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
@@ -57,7 +58,8 @@ public final class SearchIndex: @unchecked Sendable {
         let exists = FileManager.default.fileExists(atPath: directory.appendingPathComponent("data.mdb").path)
         if !exists && create {
             let meta = IndexMeta(identity: identity, patchSettings: vocab.patchSettings, layerKeys: vocab.layers.map(\.key),
-                                 signatureWords: vocab.layers.first.map { $0.hamming.bits / 64 } ?? 2)
+                                 signatureWords: vocab.layers.first.map { $0.hamming.bits / 64 } ?? 2,
+                                 postingBlockBytes: postingBlockBytes)
             store = try IndexStore.create(at: directory, meta: meta)
             try vocabURL.standardizedFileURL.path.write(to: directory.appendingPathComponent(Self.vocabularyPathFile),
                                                         atomically: true, encoding: .utf8)

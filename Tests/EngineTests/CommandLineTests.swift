@@ -41,7 +41,9 @@ final class CommandLineTests: XCTestCase {
         for threshold in [4, 20] {
             let p = Process()
             p.executableURL = EngineFixture.cli
-            p.arguments = ["index", "add", "--index", dir.path, "--vocab", f.vocabulary.path, "--batch", "4", f.collection.path]
+            // Small posting blocks, so kills also land while tails are sealed into blocks and merged.
+            p.arguments = ["index", "add", "--index", dir.path, "--vocab", f.vocabulary.path, "--batch", "4",
+                           "--posting-block-bytes", "256", f.collection.path]
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
@@ -64,7 +66,7 @@ final class CommandLineTests: XCTestCase {
                     let id = cleanByPath[r.path]!.id
                     for l in 0..<3 {
                         try s.forEachWord(layer: l) { word, _ in
-                            try s.withPostings(layer: l, word: word) { list in
+                            try s.forEachPostingBlock(layer: l, word: word) { list in
                                 for i in 0..<list.count where list.image(at: i) == id { sums[l] += 1 }
                             }
                         }
@@ -80,6 +82,8 @@ final class CommandLineTests: XCTestCase {
         let done = try snapshot(dir)
         XCTAssertEqual(done.images, expected.images)
         XCTAssertEqual(done.postings, expected.postings)
+        let sealed = try IndexStore.open(at: dir, expecting: nil, options: IndexStoreOptions(readOnly: true)).stats().layers
+        XCTAssert(sealed.allSatisfy { $0.sealedBlocks > 0 }, "no posting block was sealed: \(sealed.map(\.sealedBlocks))")
     }
 
     /// Readers query while a writer adds; a second writer is refused with a clear error.

@@ -122,7 +122,8 @@ final class LayerScoringTests: XCTestCase {
     }
 
     func testScanMatchesNaiveReference() throws {
-        // Random index; the optimised scan must equal a direct evaluation of eq. 5, 6, 8.
+        // Random index; the optimised scan must equal a direct evaluation of eq. 5, 6, 8,
+        // whether each list is lent whole or in blocks of 1 or 3 images (as sealed LMDB blocks are).
         var rng = SeededGenerator(seed: 7)
         let vocab = 12, nImages = 30
         let idf = (0..<vocab).map { _ in Float.random(in: 0.1...3, using: &rng) }
@@ -142,21 +143,24 @@ final class LayerScoringTests: XCTestCase {
             return ws.map { ($0, bits(Int.random(in: 0...40, using: &rng))) }
         }
         let q = quantized(qf)
-        let s = try scoreLayer(query: q, lists: l, layer: 0, idf: idf, imageNorms: norms)
-        var tfq: [UInt32: Int] = [:]
-        for f in qf { for (w, _) in f { tfq[w, default: 0] += 1 } }
-        let qn = imageNorm(q, idf: idf)
-        for i in 0..<nImages {
-            var tfi: [UInt32: Int] = [:]
-            for (w, _) in dbFeatures[i] { tfi[w, default: 0] += 1 }
-            var raw = 0.0
-            for f in qf { for (w, bx) in f { for (v, by) in dbFeatures[i] where v == w {
-                let d = zip(bx, by).map { ($0 ^ $1).nonzeroBitCount }.reduce(0, +)
-                guard d < 52 else { continue }
-                raw += Double(idf[Int(w)] * idf[Int(w)]) * exp(-Double(d * d) / 900)
-                    / Double(tfq[w]! * tfi[w]!).squareRoot()
-            } } }
-            XCTAssertEqual(Double(s[i]), raw / Double(qn * norms[i]), accuracy: 1e-5, "image \(i)")
+        for perBlock in [Int.max, 1, 3] {
+            l.imagesPerBlock = perBlock
+            let s = try scoreLayer(query: q, lists: l, layer: 0, idf: idf, imageNorms: norms)
+            var tfq: [UInt32: Int] = [:]
+            for f in qf { for (w, _) in f { tfq[w, default: 0] += 1 } }
+            let qn = imageNorm(q, idf: idf)
+            for i in 0..<nImages {
+                var tfi: [UInt32: Int] = [:]
+                for (w, _) in dbFeatures[i] { tfi[w, default: 0] += 1 }
+                var raw = 0.0
+                for f in qf { for (w, bx) in f { for (v, by) in dbFeatures[i] where v == w {
+                    let d = zip(bx, by).map { ($0 ^ $1).nonzeroBitCount }.reduce(0, +)
+                    guard d < 52 else { continue }
+                    raw += Double(idf[Int(w)] * idf[Int(w)]) * exp(-Double(d * d) / 900)
+                        / Double(tfq[w]! * tfi[w]!).squareRoot()
+                } } }
+                XCTAssertEqual(Double(s[i]), raw / Double(qn * norms[i]), accuracy: 1e-5, "image \(i), \(perBlock) per block")
+            }
         }
     }
 

@@ -4,6 +4,8 @@ import TesseraCore
 struct MemoryLists: InvertedListsReader {
     let signatureWords: Int
     var lists: [Int: [UInt32: [UInt8]]] = [:]
+    /// Lists are lent in blocks of this many images (as an LMDB index lends sealed blocks).
+    var imagesPerBlock = Int.max
 
     init(signatureWords: Int) { self.signatureWords = signatureWords }
 
@@ -16,9 +18,24 @@ struct MemoryLists: InvertedListsReader {
         }
     }
 
-    func withPostings<R>(layer: Int, word: UInt32, _ body: (PostingList) throws -> R) throws -> R {
+    func forEachPostingBlock(layer: Int, word: UInt32, _ body: (PostingList) throws -> Void) throws {
         let bytes = lists[layer]?[word] ?? []
-        return try bytes.withUnsafeBytes { try body(PostingList(bytes: $0, signatureWords: signatureWords)) }
+        try bytes.withUnsafeBytes { raw in
+            let list = PostingList(bytes: raw, signatureWords: signatureWords)
+            var start = 0, images = 0
+            for i in 0...list.count {
+                let boundary = i == list.count || (i > 0 && list.image(at: i) != list.image(at: i - 1))
+                guard boundary else { continue }
+                images += 1
+                if i == list.count || images == imagesPerBlock {
+                    if i > start {
+                        try body(PostingList(bytes: UnsafeRawBufferPointer(rebasing: raw[(start * list.stride)..<(i * list.stride)]),
+                                             signatureWords: signatureWords))
+                    }
+                    start = i; images = 0
+                }
+            }
+        }
     }
 }
 

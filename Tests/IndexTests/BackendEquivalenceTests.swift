@@ -18,11 +18,18 @@ final class BackendEquivalenceTests: XCTestCase {
     }
 
     func testLMDBAndMemoryAgreeAfterAddReopenAndRemove() throws {
+        // Small blocks (lists split into sealed blocks and a tail) and the default (tails only here).
+        for blockBytes in [Synthetic.smallBlockBytes, IndexMeta.defaultPostingBlockBytes] {
+            try checkLMDBAndMemoryAgree(blockBytes: blockBytes)
+        }
+    }
+
+    private func checkLMDBAndMemoryAgree(blockBytes: Int) throws {
         let dir = tempDir()
         let images = (0..<40).map { Synthetic.image($0, seed: 3) }
         let mem = try memory(images.enumerated().map { (ImageID($0.offset), $0.element) })
         do {
-            let store = try IndexStore.create(at: dir, meta: Synthetic.meta())
+            let store = try IndexStore.create(at: dir, meta: Synthetic.meta(postingBlockBytes: blockBytes))
             _ = try store.add(Array(images[0..<15]))
             _ = try store.add(Array(images[15...]))
             XCTAssertEqual(try store.withSnapshot { try Synthetic.dump($0) }, try Synthetic.dump(mem))
@@ -31,7 +38,10 @@ final class BackendEquivalenceTests: XCTestCase {
         let reopened = try store.withSnapshot { try Synthetic.dump($0) }
         XCTAssertEqual(reopened, try Synthetic.dump(mem))
         XCTAssertFalse(reopened[0].isEmpty)
+        let sealed = try store.stats().layers.map(\.sealedBlocks)
+        if blockBytes == Synthetic.smallBlockBytes { XCTAssert(sealed.allSatisfy { $0 > 0 }, "\(sealed)") }
 
+        // Removal reaches sealed blocks (first, middle and last images of the collection) and tails.
         let gone: [ImageID] = [0, 7, 8, 39, 20]
         XCTAssertEqual(try store.remove(paths: gone.map { images[Int($0)].path }), gone.count)
         for id in gone { XCTAssertTrue(mem.remove(id: id)) }
@@ -40,9 +50,20 @@ final class BackendEquivalenceTests: XCTestCase {
         let stats = try store.stats()
         for l in 0..<3 {
             XCTAssertEqual(stats.layers[l].nonEmptyWords, mem.words(layer: l).count)
-            let memPostings = try mem.words(layer: l).reduce(0) { n, w in try n + mem.withPostings(layer: l, word: w) { $0.count } }
+            let memPostings = try mem.words(layer: l).reduce(0) { n, w in try n + mem.postingBytes(layer: l, word: w).count / 20 }
             XCTAssertEqual(stats.layers[l].postings, memPostings)
+            try store.withSnapshot { s in
+                for w in mem.words(layer: l) {
+                    XCTAssertEqual(try s.postingCount(layer: l, word: w), try mem.postingBytes(layer: l, word: w).count / 20)
+                }
+            }
         }
+        // Removing every image empties every tail and every block.
+        XCTAssertEqual(try store.remove(paths: images.map(\.path)), images.count - gone.count)
+        let empty = try store.stats()
+        XCTAssertEqual(empty.layers.map(\.postings), [0, 0, 0])
+        XCTAssertEqual(empty.layers.map(\.sealedBlocks), [0, 0, 0])
+        XCTAssertEqual(empty.layers.map(\.nonEmptyWords), [0, 0, 0])
     }
 
     func testMemoryListsDoNotDependOnInsertionOrder() throws {
@@ -61,14 +82,12 @@ final class BackendEquivalenceTests: XCTestCase {
             for l in 0..<3 {
                 var total = 0
                 for w in UInt32(0)..<40 {
-                    total += try s.withPostings(layer: l, word: w) { list -> Int in
-                        for i in 1..<max(list.count, 1) {
-                            let a = Array(list.bytes[((i - 1) * list.stride)..<(i * list.stride)])
-                            let b = Array(list.bytes[(i * list.stride)..<((i + 1) * list.stride)])
-                            XCTAssertTrue(a.lexicographicallyPrecedes(b), "layer \(l) word \(w) not strictly sorted")
-                        }
-                        return list.count
+                    let bytes = try s.postingBytes(layer: l, word: w)
+                    for i in Swift.stride(from: 20, to: bytes.count, by: 20) {
+                        XCTAssertTrue(bytes[(i - 20)..<i].lexicographicallyPrecedes(bytes[i..<(i + 20)]),
+                                      "layer \(l) word \(w) not strictly sorted")
                     }
+                    total += bytes.count / 20
                 }
                 // Expected: distinct (image, word, signature) triples among non-cut assignments.
                 var expected = 0
@@ -100,7 +119,11 @@ final class BackendEquivalenceTests: XCTestCase {
         XCTAssertEqual(try both.images(), try alone.images())
         let sa = try alone.stats(), sb = try both.stats()
         XCTAssertEqual(sb.images, sa.images)
-        XCTAssertEqual(sb.layers, sa.layers)
+        // Statistics agree; only where postings are stored (sealed block or tail) may differ.
+        func counts(_ s: IndexStats) -> [IndexStats.Layer] {
+            s.layers.map { var l = $0; l.sealedBlocks = 0; l.postingsInBlocks = 0; return l }
+        }
+        XCTAssertEqual(counts(sb), counts(sa))
         XCTAssertEqual(sb.nextImageID, 25)  // ids are never reused
         for img in b {
             XCTAssertNil(try both.contains(contentHash: img.contentHash))
@@ -132,28 +155,55 @@ final class BackendEquivalenceTests: XCTestCase {
         XCTAssertEqual(try store.withSnapshot { try Synthetic.dump($0, vocabulary: 500) }, try Synthetic.dump(mem, vocabulary: 500))
     }
 
-    func testChunkedScanMatchesGatheredList() throws {
-        let store = try IndexStore.create(at: tempDir(), meta: Synthetic.meta())
+    func testBlocksHoldWholeImagesInOrder() throws {
         var rng = SeededGenerator(seed: 8)
-        // Few words, many images: lists span several LMDB pages.
+        // Few words, many images: lists span several sealed blocks (small blocks) or a tail over
+        // several LMDB pages (default blocks).
+        // Image 100 puts ~500 postings on word 0: its run covers more than a whole LMDB page.
         let images = (0..<200).map { n in
             NewImage(path: "/c/\(n)", contentHash: "c\(n)", width: 1, height: 1, norms: [0, 0, 0],
-                     layers: (0..<3).map { _ in Synthetic.layer(&rng, count: 20, vocabulary: 3) })
+                     layers: (0..<3).map { _ in Synthetic.layer(&rng, count: n == 100 ? 600 : 20, vocabulary: n == 100 ? 1 : 3) })
         }
-        _ = try store.add(images)
-        try store.withSnapshot { s in
-            for w in UInt32(0)..<3 {
-                var chunks = [UInt8](), pages = 0
-                try s.forEachPostingChunk(layer: 1, word: w) { chunks += Array($0.bytes); pages += 1 }
-                let whole = try s.withPostings(layer: 1, word: w) { Array($0.bytes) }
-                XCTAssertEqual(chunks, whole)
-                XCTAssertGreaterThan(pages, 1)
-                XCTAssertEqual(whole.count / 20, try s.postingCount(layer: 1, word: w))
-                // Nested lending uses its own buffer.
-                try s.withPostings(layer: 1, word: w) { outer in
-                    let copy = Array(outer.bytes)
-                    _ = try s.withPostings(layer: 1, word: (w + 1) % 3) { $0.count }
-                    XCTAssertEqual(Array(outer.bytes), copy)
+        let mem = try memory(images.enumerated().map { (ImageID($0.offset), $0.element) })
+        // Small blocks merged up to 800 bytes; the defaults; blocks too large to seal here (tails only).
+        let tailsOnly = 1 << 20
+        for blockBytes in [Synthetic.smallBlockBytes, IndexMeta.defaultPostingBlockBytes, tailsOnly] {
+            let meta = blockBytes == IndexMeta.defaultPostingBlockBytes
+                ? IndexMeta(identity: Synthetic.identity, patchSettings: "", layerKeys: Synthetic.layers, signatureWords: 2)
+                : Synthetic.meta(postingBlockBytes: blockBytes)
+            let store = try IndexStore.create(at: tempDir(), meta: meta)
+            for batch in Swift.stride(from: 0, to: images.count, by: 7) {
+                _ = try store.add(Array(images[batch..<min(batch + 7, images.count)]))
+            }
+            try store.withSnapshot { s in
+                XCTAssertEqual(try s.blockCount(layer: 1).blocks == 0, blockBytes == tailsOnly)
+                for w in UInt32(0)..<3 {
+                    var joined = [UInt8](), blocks = 0, largest = 0, lastImage: ImageID? = nil
+                    try s.forEachPostingBlock(layer: 1, word: w) { block in
+                        XCTAssertGreaterThan(block.count, 0)
+                        // Whole images: the block's first image differs from the previous block's last.
+                        XCTAssertNotEqual(block.image(at: 0), lastImage, "an image spans two blocks")
+                        lastImage = block.image(at: block.count - 1)
+                        joined += Array(block.bytes); blocks += 1; largest = max(largest, block.bytes.count)
+                    }
+                    XCTAssertEqual(joined, try mem.postingBytes(layer: 1, word: w))
+                    XCTAssertEqual(joined.count / 20, try s.postingCount(layer: 1, word: w))
+                    XCTAssertGreaterThan(joined.count, 3 * 4096)
+                    switch blockBytes {
+                    case Synthetic.smallBlockBytes:
+                        XCTAssertGreaterThan(blocks, 10)
+                        if w > 0 { XCTAssertGreaterThan(largest, 2 * blockBytes, "sealed blocks were never merged") }
+                    case tailsOnly:
+                        // One tail over several pages, gathered; nested lending uses its own buffer.
+                        XCTAssertEqual(blocks, 1)
+                        try s.forEachPostingBlock(layer: 1, word: w) { outer in
+                            let copy = Array(outer.bytes)
+                            _ = try s.postingBytes(layer: 1, word: (w + 1) % 3)
+                            XCTAssertEqual(Array(outer.bytes), copy)
+                        }
+                    default:
+                        XCTAssertGreaterThan(blocks, 1)
+                    }
                 }
             }
         }

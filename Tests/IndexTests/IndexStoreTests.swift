@@ -48,10 +48,10 @@ final class IndexStoreTests: XCTestCase {
         try store.withSnapshot { s in
             // memcmp order of little-endian bytes: 0x0100 = [00 01 ..] sorts before 0x0200 = [00 02 ..].
             let expected = PostingLayout.encode(images: [1, 1], signatures: [0x0100, 0x0200], signatureWords: 1)
-            XCTAssertEqual(try s.withPostings(layer: 0, word: 3) { Array($0.bytes) }, expected)
-            XCTAssertEqual(try s.withPostings(layer: 0, word: 1) { Array($0.bytes) },
+            XCTAssertEqual(try s.postingBytes(layer: 0, word: 3), expected)
+            XCTAssertEqual(try s.postingBytes(layer: 0, word: 1),
                            PostingLayout.encode(images: [1], signatures: [7], signatureWords: 1))
-            XCTAssertEqual(try s.withPostings(layer: 0, word: 2) { $0.count }, 0)
+            XCTAssertEqual(try s.postingBytes(layer: 0, word: 2), [])
             XCTAssertEqual(try s.postingCount(layer: 0), 3)
             XCTAssertEqual(try s.imageCount(), 2)
         }
@@ -124,7 +124,7 @@ final class IndexStoreTests: XCTestCase {
         bad.layers.removeLast()
         XCTAssertThrowsError(try store.add([bad])) { guard case .invalidInput = $0 as? IndexError else { return XCTFail() } }
         XCTAssertThrowsError(try store.add([Synthetic.image(0, signatureWords: 1)]))
-        XCTAssertThrowsError(try store.withSnapshot { try $0.withPostings(layer: 3, word: 0) { $0.count } })
+        XCTAssertThrowsError(try store.withSnapshot { try $0.forEachPostingBlock(layer: 3, word: 0) { _ in } })
     }
 
     func testRemoveUnknownPathIsNoOp() throws {

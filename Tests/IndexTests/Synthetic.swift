@@ -7,8 +7,13 @@ enum Synthetic {
     static let layers = [LayerKey(layer: "a", pooling: .max), LayerKey(layer: "b", pooling: .sum),
                          LayerKey(layer: "c", pooling: .fc)]
     static let identity = IndexIdentity(vocabularyID: "vocab-1", modelSHA256: String(repeating: "ab", count: 32))
-    static func meta(signatureWords: Int = 2) -> IndexMeta {
-        IndexMeta(identity: identity, patchSettings: "{\"stride\":32}", layerKeys: layers, signatureWords: signatureWords)
+    /// Small blocks by default (sealed at 10 postings of 20 bytes, merged up to 40), so the
+    /// tests' short lists hold merged blocks, unmerged blocks and tails.
+    static let smallBlockBytes = 200
+    static func meta(signatureWords: Int = 2, postingBlockBytes: Int = smallBlockBytes) -> IndexMeta {
+        IndexMeta(identity: identity, patchSettings: "{\"stride\":32}", layerKeys: layers, signatureWords: signatureWords,
+                  postingBlockBytes: postingBlockBytes,
+                  maxPostingBlockBytes: max(postingBlockBytes, 4 * smallBlockBytes))
     }
 
     /// One quantised layer: `count` descriptors, k words each from `vocabulary`,
@@ -48,7 +53,7 @@ enum Synthetic {
         try (0..<layers).map { l in
             var out = [UInt32: [UInt8]]()
             for w in 0..<vocabulary {
-                let bytes = try reader.withPostings(layer: l, word: w) { Array($0.bytes) }
+                let bytes = try reader.postingBytes(layer: l, word: w)
                 if !bytes.isEmpty { out[w] = bytes }
             }
             return out

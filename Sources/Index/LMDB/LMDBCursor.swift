@@ -19,8 +19,14 @@ struct LMDBCursor {
         case next
         /// First value of the next key.
         case nextKey
+        /// Previous value (previous duplicate or previous key).
+        case prev
+        /// Last key/value of the database.
+        case last
         /// Exactly `key`, at its first duplicate.
         case setKey
+        /// The first key `>= key` (`MDB_SET_RANGE`).
+        case setRange
         /// `key` and the first duplicate `>= value` (`MDB_GET_BOTH_RANGE`).
         case bothRange
         /// All duplicates of the current key on the current page (`MDB_GET_MULTIPLE`, DUPFIXED only).
@@ -33,7 +39,10 @@ struct LMDBCursor {
             case .first: return MDB_FIRST
             case .next: return MDB_NEXT
             case .nextKey: return MDB_NEXT_NODUP
+            case .prev: return MDB_PREV
+            case .last: return MDB_LAST
             case .setKey: return MDB_SET_KEY
+            case .setRange: return MDB_SET_RANGE
             case .bothRange: return MDB_GET_BOTH_RANGE
             case .multiple: return MDB_GET_MULTIPLE
             case .nextMultiple: return MDB_NEXT_MULTIPLE
@@ -43,7 +52,7 @@ struct LMDBCursor {
 
     /// Runs a positioning operation; nil at `MDB_NOTFOUND`.
     ///
-    /// `key`/`value` are inputs for `.setKey` and `.bothRange`. For `.multiple`
+    /// `key`/`value` are inputs for `.setKey`, `.setRange` and `.bothRange`. For `.multiple`
     /// pass the value returned by the preceding `.setKey`: LMDB leaves it
     /// untouched when the key has a single (inline) duplicate.
     func get(_ op: Op, key: UnsafeRawBufferPointer? = nil, value: UnsafeRawBufferPointer? = nil) throws -> LMDBEntry? {
@@ -63,9 +72,17 @@ struct LMDBCursor {
         return n
     }
 
-    /// Deletes the current key/value pair.
-    func deleteCurrent() throws {
-        try lmdbCheck(mdb_cursor_del(handle, 0), "cursor_del")
+    /// Deletes the current key/value pair; with `allDuplicates`, every duplicate of the current key
+    /// (`MDB_NODUPDATA`).
+    func deleteCurrent(allDuplicates: Bool = false) throws {
+        try lmdbCheck(mdb_cursor_del(handle, allDuplicates ? UInt32(MDB_NODUPDATA) : 0), "cursor_del")
+    }
+
+    /// Stores `value` under `key`, replacing the value of an existing key (databases without duplicates).
+    func put(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws {
+        var kv = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var dv = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        try lmdbCheck(mdb_cursor_put(handle, &kv, &dv, 0), "cursor_put(\(value.count) bytes)")
     }
 
     /// Stores `count` fixed-size records of `stride` bytes each, contiguous at
