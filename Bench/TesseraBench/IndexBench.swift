@@ -267,9 +267,14 @@ func runIndexBench(_ args: [String]) throws {
         for t in 0..<threads { for i in 0..<bound { sc[i] += partials[t][i] } }
         return counts.reduce(0, +)
     }
-    /// A scan method: name, threads it uses, and one query's run (returns postings scanned).
+    // Postings per query, counted from the index; every method must lend exactly these.
+    let perQuery = try queries.map { q in try store.withSnapshot { s in
+        try (0..<o.layers).reduce(0) { n, l in try n + q.words[l].reduce(0) { try $0 + s.postingCount(layer: l, word: $1) } }
+    } }
+    /// A timed method: name, threads it uses (nil: it reads no posting, so no throughput), and
+    /// one query's run (returns postings lent).
     typealias ScanRun = (BenchQuery, UnsafePointer<Float>, UnsafeMutablePointer<Float>) throws -> Int
-    var methods = [(name: String, threads: Int, run: ScanRun)]()
+    var methods = [(name: String, threads: Int?, run: ScanRun)]()
     func serial(_ visit: @escaping ChunkVisitor) -> ScanRun {
         { q, w, sc in
             var total = 0
@@ -285,7 +290,7 @@ func runIndexBench(_ args: [String]) throws {
         methods.append(("LMDB `forEachPostingBlock` (blocks in place, tail gathered)", 1,
                         serial { try s.forEachPostingBlock(layer: $0, word: $1, $2) }))
         // The cost of finding and lending the blocks alone (no posting read): what LMDB adds.
-        methods.append(("LMDB block lookup only (no scan)", 1, { q, _, _ in
+        methods.append(("LMDB block lookup only (no scan)", nil, { q, _, _ in
             var total = 0
             for l in 0..<o.layers {
                 for word in q.words[l] { try s.forEachPostingBlock(layer: l, word: word) { total += $0.count } }
@@ -307,20 +312,19 @@ func runIndexBench(_ args: [String]) throws {
         var times = [[Double]](repeating: [], count: methods.count)
         for round in -1..<o.rounds {
             for (m, method) in methods.enumerated() {
-                for q in queries {
+                for (i, q) in queries.enumerated() {
                     scores.initialize(repeating: 0)
                     let t = now()
-                    _ = try weights.withUnsafeBufferPointer { try method.run(q, $0.baseAddress!, scores.baseAddress!) }
+                    let lent = try weights.withUnsafeBufferPointer { try method.run(q, $0.baseAddress!, scores.baseAddress!) }
                     if round >= 0 { times[m].append(now() - t) }
+                    guard lent == perQuery[i] else {
+                        throw IndexBenchError("\(method.name) lent \(lent) postings for query \(i), the index counts \(perQuery[i])")
+                    }
                 }
             }
         }
         return times
     }
-    // Postings per query are a property of the data, not the method (the lookup-only row counts them too).
-    let perQuery = try queries.map { q in try store.withSnapshot { s in
-        try (0..<o.layers).reduce(0) { n, l in try n + q.words[l].reduce(0) { try $0 + s.postingCount(layer: l, word: $1) } }
-    } }
     let bw = memoryBandwidth()
     print("Query: \(o.queryWords) distinct words per layer (\(o.queryWords * o.layers) lists), Hamming distance per posting "
         + "(XOR + popcount) accumulated into a dense Float array over \(bound) image ids; median over \(o.rounds) rounds × \(o.queries) queries, "
@@ -328,14 +332,18 @@ func runIndexBench(_ args: [String]) throws {
     print("| scan | postings per query (mean) | time per query (median) | postings/s | posting GB/s | share of memory bandwidth |")
     print("|---|---|---|---|---|---|")
     for (m, method) in methods.enumerated() {
+        let median = times[m].sorted()[times[m].count / 2]
+        let postings = String(perQuery.reduce(0, +) / max(perQuery.count, 1))
+        guard let threads = method.threads else {
+            print(String(format: "| %@ | %@ | %.2f ms | — | — | — |", method.name, postings, median * 1e3))
+            continue
+        }
         // Throughput per query, then the median of those (queries scan different amounts).
         let rates = zip(times[m], Array(repeating: perQuery, count: o.rounds).flatMap { $0 }).map { Double($1) / $0 }.sorted()
         let rate = rates[rates.count / 2]
-        let median = times[m].sorted()[times[m].count / 2]
         let gbs = rate * 20 / 1e9
-        print(String(format: "| %@ | %d | %.2f ms | %.1f M/s | %.2f GB/s | %.0f%% of %d-thread |", method.name,
-                     perQuery.reduce(0, +) / max(perQuery.count, 1), median * 1e3, rate / 1e6, gbs,
-                     100 * gbs / (method.threads == 1 ? bw.single : bw.all), method.threads))
+        print(String(format: "| %@ | %@ | %.2f ms | %.1f M/s | %.2f GB/s | %.0f%% of %d-thread |", method.name, postings,
+                     median * 1e3, rate / 1e6, gbs, 100 * gbs / (threads == 1 ? bw.single : bw.all), threads))
     }
     print("")
     print("| memory bandwidth (sum of a 1 GiB UInt64 buffer, best of 3) | GB/s |")

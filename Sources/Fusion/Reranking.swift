@@ -41,7 +41,7 @@ public enum Reranker {
         let first = try rerank(list, query: query, database: database, options: options)
         guard n > 0 else { return first }
         let neighbours = first.prefix(n).map { e -> (ImageID, Float) in
-            (e.0, Int(e.0) < database.rows ? VectorMath.dot(query, database.data, row: Int(e.0)) : 0)
+            (e.0, Int(e.0) < database.rows ? VectorMath.dot(query, database, row: Int(e.0)) : 0)
         }
         let expanded = try GlobalSearch.alphaQueryExpansion(query: query, neighbours: neighbours, database: database, n: n)
         return try rerank(list, query: expanded, database: database, options: options)
@@ -56,7 +56,7 @@ public enum Reranker {
         }
         let k = min(max(options.depth, 0), list.count)
         let cos = list[0..<k].map { e -> Float in
-            Int(e.0) < database.rows ? VectorMath.dot(query, database.data, row: Int(e.0)) : 0
+            Int(e.0) < database.rows ? VectorMath.dot(query, database, row: Int(e.0)) : 0
         }
         return try rerank(list, cosines: cos, options: options)
     }

@@ -14,12 +14,13 @@ enum VectorMath {
 
     static func l2Normalized(_ v: [Float]) -> [Float] { var w = v; l2Normalize(&w); return w }
 
-    /// Dot product of `a` with row `r` of the row-major `m` (cols = a.count).
-    static func dot(_ a: [Float], _ m: [Float], row r: Int) -> Float {
-        let d = a.count
+    /// Dot product of `a` with row `r` of `m` (`m.cols == a.count`), read in place (a mapped
+    /// matrix is not copied).
+    static func dot(_ a: [Float], _ m: Matrix, row r: Int) -> Float {
+        precondition(a.count == m.cols && r < m.rows, "dot: \(a.count) values against row \(r) of \(m.rows)x\(m.cols)")
         return a.withUnsafeBufferPointer { pa in
             m.withUnsafeBufferPointer { pm in
-                cblas_sdot(Int32(d), pa.baseAddress, 1, pm.baseAddress! + r * d, 1)
+                cblas_sdot(Int32(a.count), pa.baseAddress, 1, pm.baseAddress! + r * m.cols, 1)
             }
         }
     }

@@ -47,10 +47,10 @@ struct IndexDatabases {
         return Array(("#sha256:" + SHA256.hex(utf8)).utf8)
     }
 
-    /// Key of a sealed block in `blk.<layer>`: the word, then the block's first image id (both big-endian),
-    /// so a word's blocks are adjacent and ordered by image id.
-    static func blockKey(word: UInt32, firstImage: ImageID) -> [UInt8] {
-        bigEndianKey(word) + bigEndianKey(firstImage)
+    /// Lends the key of a sealed block in `blk.<layer>`: 8 bytes, the word, then the block's first
+    /// image id (both big-endian), so a word's blocks are adjacent and ordered by image id.
+    static func withBlockKey<R>(word: UInt32, firstImage: ImageID, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeBytes(of: (UInt64(word) << 32 | UInt64(firstImage)).bigEndian, body)
     }
 
     static func hashKey(_ hash: String, maxKeySize: Int) -> [UInt8] { pathKey(hash, maxKeySize: maxKeySize) }

@@ -98,13 +98,13 @@ public final class IndexSnapshot: InvertedListsReader {
         try check(layer: layer)
         let sw = signatureWords
         try forEachBlock(layer: layer, word: word) { try body(PostingList(bytes: $0, signatureWords: sw)) }
-        try withTail(layer: layer, word: word) { if $0.count > 0 { try body($0) } }
+        try withTail(layer: layer, word: word, body)
     }
 
     /// The sealed blocks of `word`, by increasing image id (values of `blk.<layer>`, lent in place).
     private func forEachBlock(layer: Int, word: UInt32, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         try txn.withCursor(store.dbs.blocks[layer]) { cursor in
-            try IndexDatabases.blockKey(word: word, firstImage: 0).withUnsafeBytes { probe in
+            try IndexDatabases.withBlockKey(word: word, firstImage: 0) { probe in
                 var entry = try cursor.get(.setRange, key: probe)
                 while let e = entry, e.key.count == 8, readBigEndianUInt32(e.key) == word {
                     guard e.value.count % store.meta.postingStride == 0 else {
@@ -117,17 +117,15 @@ public final class IndexSnapshot: InvertedListsReader {
         }
     }
 
-    /// Lends the tail of `word` (its unsealed postings, `inv.<layer>`) as one buffer: in place when it
-    /// fits on one LMDB page, else gathered page by page (`MDB_GET_MULTIPLE` / `MDB_NEXT_MULTIPLE`)
-    /// into a buffer the snapshot reuses. Gathering measured faster than scanning the scattered
-    /// pages in place (Bench/RESULTS.md), and the tail is bounded by `postingBlockBytes`.
-    private func withTail<R>(layer: Int, word: UInt32, _ body: (PostingList) throws -> R) throws -> R {
+    /// Lends the tail of `word` (its unsealed postings, `inv.<layer>`) as one buffer, unless it is
+    /// empty: in place when it fits on one LMDB page, else gathered page by page into a buffer
+    /// the snapshot reuses. Gathering measured faster than scanning the scattered pages in
+    /// place (Bench/RESULTS.md), and the tail is bounded by `postingBlockBytes`.
+    private func withTail(layer: Int, word: UInt32, _ body: (PostingList) throws -> Void) throws {
         let sw = signatureWords, stride = store.meta.postingStride
-        return try txn.withCursor(store.dbs.inverted[layer]) { cursor in
+        try txn.withCursor(store.dbs.inverted[layer]) { cursor in
             try withUnsafeBytes(of: word.bigEndian) { key in
-                guard let first = try cursor.get(.setKey, key: key) else {
-                    return try body(PostingList(bytes: UnsafeRawBufferPointer(start: nil, count: 0), signatureWords: sw))
-                }
+                guard let first = try cursor.get(.setKey, key: key) else { return }
                 let total = try cursor.duplicateCount() * stride
                 guard let chunk = try cursor.get(.multiple, value: first.value) else {
                     throw IndexError.corrupt("word \(word) of layer \(layer): no postings page")
@@ -146,20 +144,11 @@ public final class IndexSnapshot: InvertedListsReader {
                 }
                 defer { if nested { buffer.deallocate() } else { scratchInUse = false } }
                 if !nested { scratchInUse = true }
-                var filled = 0
-                var page: LMDBEntry? = chunk
-                while let p = page {
-                    guard filled + p.value.count <= total else {
-                        throw IndexError.corrupt("word \(word) of layer \(layer): more postings than counted")
-                    }
-                    UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<(filled + p.value.count)]).copyMemory(from: p.value)
-                    filled += p.value.count
-                    page = try cursor.get(.nextMultiple)
+                let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<total])
+                guard try cursor.copyDuplicates(from: chunk, into: target) == total else {
+                    throw IndexError.corrupt("word \(word) of layer \(layer): posting pages do not hold the \(total) bytes counted")
                 }
-                guard filled == total else {
-                    throw IndexError.corrupt("word \(word) of layer \(layer): \(filled) of \(total) posting bytes")
-                }
-                return try body(PostingList(bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<total]), signatureWords: sw))
+                try body(PostingList(bytes: UnsafeRawBufferPointer(target), signatureWords: sw))
             }
         }
     }

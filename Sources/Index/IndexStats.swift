@@ -41,16 +41,17 @@ extension IndexStore {
         try withSnapshot { s in
             var layers = [IndexStats.Layer]()
             for (l, key) in meta.layerKeys.enumerated() {
-                var nonEmpty = 0
+                var nonEmpty = 0, postings = 0
                 var top = [IndexStats.WordCount]()
                 try s.forEachWord(layer: l) { word, count in
                     nonEmpty += 1
+                    postings += count
                     top.append(.init(word: word, postings: count))
                     if top.count > 4 * max(longest, 1) { trim(&top, longest) }
                 }
                 trim(&top, longest)
                 let blocks = try s.blockCount(layer: l)
-                layers.append(.init(key: key, postings: try s.postingCount(layer: l),
+                layers.append(.init(key: key, postings: postings,
                                     nonEmptyWords: nonEmpty, longestLists: top,
                                     sealedBlocks: blocks.blocks, postingsInBlocks: blocks.postings))
             }

@@ -163,47 +163,46 @@ public final class IndexStore: @unchecked Sendable {
     /// tail, or, when tail + records reach `postingBlockBytes`, tail and records together
     /// become one sealed block and the tail is emptied. The new block then absorbs the word's
     /// last block while that one is no larger and the sum stays within `maxPostingBlockBytes`
-    /// (a binary-counter merge: each posting is rewritten at most log2(max / block) times).
+    /// (a binary-counter merge: each merge at least doubles the block a posting sits in, so
+    /// without removals a posting is rewritten at most log2(max / block) times after sealing).
     /// A word's tail and blocks thus hold whole images: all postings of one image on one word
     /// sit in one place.
     private func append(_ records: UnsafeRawBufferPointer, word: UInt32, tail: LMDBCursor, blocks: LMDBCursor) throws {
         let stride = meta.postingStride
-        let key = bigEndianKey(word)
-        let sealed = try key.withUnsafeBytes { k -> [UInt8]? in
-            let first = try tail.get(.setKey, key: k)
-            let tailCount = first == nil ? 0 : try tail.duplicateCount()
-            guard (tailCount * stride + records.count) >= meta.postingBlockBytes else {
-                try tail.putMultiple(key: k, records: records.baseAddress!, stride: stride, count: records.count / stride)
+        let sealed = try withUnsafeBytes(of: word.bigEndian) { key -> [UInt8]? in
+            let first = try tail.get(.setKey, key: key)
+            let tailBytes = first == nil ? 0 : try tail.duplicateCount() * stride
+            guard tailBytes + records.count >= meta.postingBlockBytes else {
+                try tail.putMultiple(key: key, records: records.baseAddress!, stride: stride, count: records.count / stride)
                 return nil
             }
-            var block = [UInt8]()
-            block.reserveCapacity(tailCount * stride + records.count)
-            if let first {
-                var page = try tail.get(.multiple, value: first.value)
-                while let p = page { block.append(contentsOf: p.value); page = try tail.get(.nextMultiple) }
-                guard block.count == tailCount * stride else {
-                    throw IndexError.corrupt("word \(word): tail of \(block.count) bytes, \(tailCount) postings counted")
+            var block = [UInt8](repeating: 0, count: tailBytes + records.count)
+            try block.withUnsafeMutableBytes { out in
+                if let first {
+                    guard let page = try tail.get(.multiple, value: first.value),
+                          try tail.copyDuplicates(from: page, into: UnsafeMutableRawBufferPointer(rebasing: out[0..<tailBytes])) == tailBytes else {
+                        throw IndexError.corrupt("word \(word): tail pages do not hold the \(tailBytes) bytes counted")
+                    }
+                    _ = try tail.get(.setKey, key: key)
+                    try tail.deleteCurrent(allDuplicates: true)
                 }
-                _ = try tail.get(.setKey, key: k)
-                try tail.deleteCurrent(allDuplicates: true)
+                UnsafeMutableRawBufferPointer(rebasing: out[tailBytes...]).copyMemory(from: records)
             }
-            block.append(contentsOf: records)
             return block
         }
         guard var block = sealed else { return }
-        // Merge with the word's last blocks (found just before (word, ImageID.max): ids stay below it).
-        try IndexDatabases.blockKey(word: word, firstImage: .max).withUnsafeBytes { end in
-            while true {
-                let after = try blocks.get(.setRange, key: end)
-                guard let last = try blocks.get(after == nil ? .last : .prev), last.key.count == 8,
-                      readBigEndianUInt32(last.key) == word, last.value.count <= block.count,
-                      last.value.count + block.count <= meta.maxPostingBlockBytes else { break }
+        // Merge with the word's last blocks: the last key at or before (word, ImageID.max),
+        // a key no block has, since ids stay below it.
+        try IndexDatabases.withBlockKey(word: word, firstImage: .max) { end in
+            while let last = try blocks.lastAtOrBefore(end), last.key.count == 8, readBigEndianUInt32(last.key) == word,
+                  last.value.count <= block.count, last.value.count + block.count <= meta.maxPostingBlockBytes {
                 block = Array(last.value) + block
                 try blocks.deleteCurrent()
             }
         }
-        let blockKey = IndexDatabases.blockKey(word: word, firstImage: block.withUnsafeBytes(readBigEndianUInt32))
-        try blockKey.withUnsafeBytes { bk in try block.withUnsafeBytes { try blocks.put(key: bk, value: $0) } }
+        try IndexDatabases.withBlockKey(word: word, firstImage: block.withUnsafeBytes(readBigEndianUInt32)) { key in
+            try block.withUnsafeBytes { try blocks.put(key: key, value: $0) }
+        }
     }
 
     /// Removes the images at `paths` (all in one write transaction): their
@@ -265,13 +264,10 @@ public final class IndexStore: @unchecked Sendable {
         }
         try txn.withCursor(dbs.blocks[layer]) { cursor in
             for word in words {
-                let probe = IndexDatabases.blockKey(word: word, firstImage: id)
-                // The candidate block, its key and its postings without the image's (nil: image not there).
-                let change = try probe.withUnsafeBytes { k -> (key: [UInt8], kept: [UInt8])? in
-                    let atOrAfter = try cursor.get(.setRange, key: k)
-                    let candidate = atOrAfter.map { $0.key.elementsEqual(k) } == true
-                        ? atOrAfter : try cursor.get(atOrAfter == nil ? .last : .prev)
-                    guard let block = candidate, block.key.count == 8, readBigEndianUInt32(block.key) == word,
+                // The only candidate block, its key and its postings without the image's (nil: image not there).
+                let change = try IndexDatabases.withBlockKey(word: word, firstImage: id) { probe -> (key: [UInt8], kept: [UInt8])? in
+                    guard let block = try cursor.lastAtOrBefore(probe), block.key.count == 8,
+                          readBigEndianUInt32(block.key) == word,
                           let kept = try postings(block.value, without: id, word: word) else { return nil }
                     return (Array(block.key), kept)
                 }

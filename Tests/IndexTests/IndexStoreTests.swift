@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 import TesseraCore
 @testable import Index
 
@@ -67,6 +68,28 @@ final class IndexStoreTests: XCTestCase {
         }
         XCTAssertThrowsError(try IndexStore.open(at: tempDir(), expecting: nil)) {
             guard case .notFound = $0 as? IndexError else { return XCTFail("\($0)") }
+        }
+    }
+
+    func testFormatOneIndexAndBadBlockSizesAreRefused() throws {
+        let dir = tempDir()
+        do {
+            let store = try IndexStore.create(at: dir, meta: Synthetic.meta())
+            var old = Synthetic.meta()
+            old.formatVersion = 1
+            let json = try JSONEncoder().encode(old)
+            try store.env.write { try $0.put(store.dbs.meta, key: Array("meta".utf8), value: Array(json)) }
+        }
+        XCTAssertThrowsError(try IndexStore.open(at: dir, expecting: nil)) {
+            XCTAssertEqual($0 as? IndexError, .unsupportedFormat(found: 1, supported: 2))
+        }
+        var bad = Synthetic.meta(postingBlockBytes: 4096)
+        bad.maxPostingBlockBytes = 1024
+        XCTAssertThrowsError(try IndexStore.create(at: tempDir(), meta: bad)) {
+            guard case .invalidInput = $0 as? IndexError else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try IndexStore.create(at: tempDir(), meta: Synthetic.meta(postingBlockBytes: 0))) {
+            guard case .invalidInput = $0 as? IndexError else { return XCTFail("\($0)") }
         }
     }
 

@@ -65,6 +65,28 @@ struct LMDBCursor {
                          value: UnsafeRawBufferPointer(start: dv.mv_data, count: dv.mv_size))
     }
 
+    /// The last entry whose key is `<= key`, nil when there is none (`MDB_SET_RANGE`, then
+    /// `MDB_PREV` or `MDB_LAST`; databases without duplicates).
+    func lastAtOrBefore(_ key: UnsafeRawBufferPointer) throws -> LMDBEntry? {
+        guard let atOrAfter = try get(.setRange, key: key) else { return try get(.last) }
+        return atOrAfter.key.elementsEqual(key) ? atOrAfter : try get(.prev)
+    }
+
+    /// Copies the current key's duplicates into `buffer`, page by page: `firstPage` (what
+    /// `.multiple` returned), then every `.nextMultiple` page. Returns the bytes copied, or nil
+    /// when the pages do not fit in `buffer`.
+    func copyDuplicates(from firstPage: LMDBEntry, into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
+        var filled = 0
+        var page: LMDBEntry? = firstPage
+        while let p = page {
+            guard filled + p.value.count <= buffer.count else { return nil }
+            UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<(filled + p.value.count)]).copyMemory(from: p.value)
+            filled += p.value.count
+            page = try get(.nextMultiple)
+        }
+        return filled
+    }
+
     /// Number of duplicates of the current key.
     func duplicateCount() throws -> Int {
         var n = 0
