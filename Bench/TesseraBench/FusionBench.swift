@@ -56,7 +56,7 @@ func runFusionBench(_ args: [String]) throws {
             } }
             idfs.append(df.map { $0 > 0 ? Float(log(Double(n) / Double($0))) : 0 })
         }
-        // Pass 2: postings (ids ascending ⇒ sorted lists) and per-layer image norms.
+        // Pass 2: postings (ids ascending ⇒ sorted lists) and per-layer inverse image norms (what a SearchContext keeps).
         var lists = BenchLists(lists: [])
         var norms = [[Float]]()
         let stride = PostingLayout.stride(signatureWords: 2)
@@ -77,7 +77,7 @@ func runFusionBench(_ args: [String]) throws {
                 ln[i] = sq.squareRoot()
             }
             lists.lists.append(perWord)
-            norms.append(ln)
+            norms.append(inverseNorms(ln))
             dbWords[l] = []
         }
         var global = [Float](repeating: 0, count: n * globalDim)
@@ -108,7 +108,7 @@ func runFusionBench(_ args: [String]) throws {
             var scores = [Float](repeating: 0, count: n)
             for l in 0..<layers {  // equal-weight late fusion: each layer adds S_l into the same array
                 let scorer = try LayerScorer(query: qLayers[l], idf: idfs[l])
-                let s = try scorer.accumulate(lists: lists, layer: l, imageNorms: norms[l], into: &scores)
+                let s = try scorer.accumulate(lists: lists, layer: l, inverseNorms: norms[l], into: &scores)
                 postings += s.postings; pairs += s.pairs
             }
             let t1 = DispatchTime.now().uptimeNanoseconds

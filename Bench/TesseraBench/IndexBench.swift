@@ -4,6 +4,7 @@
 // no CNN) and measures size on disk, build time and posting-scan throughput
 // against this machine's memory bandwidth.
 import Foundation
+import Fusion
 import Index
 import TesseraCore
 
@@ -86,13 +87,22 @@ private struct ZipfWords {
 }
 
 
-/// Sums a 1 GiB buffer of UInt64 (best of 3), on one thread and on all cores: GB/s.
-private func memoryBandwidth() -> (single: Double, all: Double) {
-    let count = (1 << 30) / 8
-    let buffer = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: count)
-    defer { buffer.deallocate() }
-    for i in 0..<count { buffer[i] = UInt64(i) }
-    func sum(_ range: Range<Int>) -> UInt64 {
+/// Memory bandwidth as a sum of a 1 GiB buffer of UInt64, on one thread and on all cores.
+/// Sampled once per round of the scans, so it meets the same conditions as they do.
+private final class BandwidthProbe {
+    private let buffer: UnsafeMutableBufferPointer<UInt64>
+    private let threads = ProcessInfo.processInfo.activeProcessorCount
+    private var sink: UInt64 = 0
+    /// GB/s of each sample.
+    private(set) var single: [Double] = [], all: [Double] = []
+
+    init() {
+        buffer = .allocate(capacity: (1 << 30) / 8)
+        for i in buffer.indices { buffer[i] = UInt64(i) }
+    }
+    deinit { buffer.deallocate() }
+
+    private func sum(_ range: Range<Int>) -> UInt64 {
         var a: UInt64 = 0, b: UInt64 = 0, c: UInt64 = 0, d: UInt64 = 0
         var i = range.lowerBound
         while i + 4 <= range.upperBound {
@@ -101,13 +111,12 @@ private func memoryBandwidth() -> (single: Double, all: Double) {
         while i < range.upperBound { a &+= buffer[i]; i += 1 }
         return a &+ b &+ c &+ d
     }
-    var bestSingle = Double.infinity, bestAll = Double.infinity
-    var sink: UInt64 = 0
-    let threads = ProcessInfo.processInfo.activeProcessorCount
-    for _ in 0..<3 {
+
+    func sample() {
+        let bytes = Double(buffer.count * 8), count = buffer.count, threads = threads
         var t = now()
         sink &+= sum(0..<count)
-        bestSingle = min(bestSingle, now() - t)
+        single.append(bytes / (now() - t) / 1e9)
         t = now()
         let partial = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: threads)
         DispatchQueue.concurrentPerform(iterations: threads) { k in
@@ -115,17 +124,19 @@ private func memoryBandwidth() -> (single: Double, all: Double) {
         }
         sink &+= partial.reduce(0, &+)
         partial.deallocate()
-        bestAll = min(bestAll, now() - t)
+        all.append(bytes / (now() - t) / 1e9)
+        if sink == 42 { print("") }
     }
-    if sink == 42 { print("") }
-    return (Double(1 << 30) / bestSingle / 1e9, Double(1 << 30) / bestAll / 1e9)
 }
+
+private func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
 
 /// Lends the postings of (layer, word) to the body, chunk by chunk.
 private typealias ChunkVisitor = (Int, UInt32, (PostingList) throws -> Void) throws -> Void
 
 /// One query: per layer, distinct words and one query signature (2 × UInt64) per word.
 private struct BenchQuery {
+    var index: Int
     var words: [[UInt32]]
     var signatures: [[(UInt64, UInt64)]]
 }
@@ -145,6 +156,33 @@ private func scan(_ list: PostingList, _ q: (UInt64, UInt64), _ weights: UnsafeP
         let s1 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 12, as: UInt64.self))
         let d = (s0 ^ q.0).nonzeroBitCount + (s1 ^ q.1).nonzeroBitCount
         scores[id] += weights[d]
+    }
+}
+
+/// `scan` without the score array: the Hamming weights summed in registers (what reading and
+/// comparing the postings costs alone; the total lands in scores[0]).
+@inline(__always)
+private func hammingOnly(_ list: PostingList, _ q: (UInt64, UInt64), _ weights: UnsafePointer<Float>,
+                         _ scores: UnsafeMutablePointer<Float>) {
+    guard let base = list.bytes.baseAddress else { return }
+    var a: Float = 0
+    for i in 0..<list.count {
+        let p = base + i * 20
+        let s0 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt64.self))
+        let s1 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 12, as: UInt64.self))
+        a += weights[(s0 ^ q.0).nonzeroBitCount + (s1 ^ q.1).nonzeroBitCount]
+    }
+    scores[0] += a
+}
+
+/// `scan` without the signatures: one add per posting into the score array (what the
+/// scattered adds into an array larger than the L1 cache cost alone).
+@inline(__always)
+private func scatterOnly(_ list: PostingList, _ q: (UInt64, UInt64), _ weights: UnsafePointer<Float>,
+                         _ scores: UnsafeMutablePointer<Float>) {
+    guard let base = list.bytes.baseAddress else { return }
+    for i in 0..<list.count {
+        scores[Int(UInt32(bigEndian: base.loadUnaligned(fromByteOffset: i * 20, as: UInt32.self)))] += 1
     }
 }
 
@@ -217,7 +255,7 @@ func runIndexBench(_ args: [String]) throws {
     print("")
 
     // Queries: distinct words per layer drawn from the same Zipf law (common words included, as in real queries).
-    let queries = (0..<o.queries).map { _ -> BenchQuery in
+    let queries = (0..<o.queries).map { index -> BenchQuery in
         var words = [[UInt32]](), sigs = [[(UInt64, UInt64)]]()
         for l in 0..<o.layers {
             var seen = Set<UInt32>(), list = [UInt32]()
@@ -225,7 +263,7 @@ func runIndexBench(_ args: [String]) throws {
             words.append(list.sorted())
             sigs.append(list.map { _ in (rng.next(), rng.next()) })
         }
-        return BenchQuery(words: words, signatures: sigs)
+        return BenchQuery(index: index, words: words, signatures: sigs)
     }
     let bound = Int(stats.nextImageID)
     let scores = UnsafeMutableBufferPointer<Float>.allocate(capacity: bound)
@@ -275,20 +313,41 @@ func runIndexBench(_ args: [String]) throws {
     /// one query's run (returns postings lent).
     typealias ScanRun = (BenchQuery, UnsafePointer<Float>, UnsafeMutablePointer<Float>) throws -> Int
     var methods = [(name: String, threads: Int?, run: ScanRun)]()
-    func serial(_ visit: @escaping ChunkVisitor) -> ScanRun {
+    typealias Kernel = (PostingList, (UInt64, UInt64), UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    func serial(_ kernel: @escaping Kernel = scan, _ visit: @escaping ChunkVisitor) -> ScanRun {
         { q, w, sc in
             var total = 0
             for l in 0..<o.layers {
                 for (k, word) in q.words[l].enumerated() {
-                    try visit(l, word) { list in scan(list, q.signatures[l][k], w, sc); total += list.count }
+                    try visit(l, word) { list in kernel(list, q.signatures[l][k], w, sc); total += list.count }
                 }
             }
             return total
         }
     }
+    // The product's scoring loop (`LayerScorer`: HE weights, burstiness, norms; all IDF and
+    // norms 1), prepared per query layer before timing, into a [Float] score array.
+    let scorers = try queries.map { q in try (0..<o.layers).map { l in
+        try LayerScorer(query: QuantizedLayer(count: o.queryWords, k: 1, signatureWords: 2, words: q.words[l],
+                                              distances: [Float](repeating: 0, count: o.queryWords),
+                                              signatures: q.signatures[l].flatMap { [$0.0, $0.1] }),
+                        idf: [Float](repeating: 1, count: o.words))
+    } }
+    let unitNorms = inverseNorms([Float](repeating: 1, count: bound))
+    var productScores = [Float](repeating: 0, count: bound)
+    func scorer<L: InvertedListsReader>(_ lists: L) -> ScanRun {
+        { q, _, _ in
+            for k in productScores.indices { productScores[k] = 0 }
+            return try (0..<o.layers).reduce(0) { n, l in
+                try n + scorers[q.index][l].accumulate(lists: lists, layer: l, inverseNorms: unitNorms, into: &productScores).postings
+            }
+        }
+    }
+    let bandwidth = BandwidthProbe()
     let times = try store.withSnapshot { s -> [[Double]] in
         methods.append(("LMDB `forEachPostingBlock` (blocks in place, tail gathered)", 1,
                         serial { try s.forEachPostingBlock(layer: $0, word: $1, $2) }))
+        methods.append(("LMDB, `LayerScorer` (the product's scoring loop)", 1, scorer(s)))
         // The cost of finding and lending the blocks alone (no posting read): what LMDB adds.
         methods.append(("LMDB block lookup only (no scan)", nil, { q, _, _ in
             var total = 0
@@ -302,15 +361,23 @@ func runIndexBench(_ args: [String]) throws {
         }))
         if let memory {
             methods.append(("MemoryInvertedLists", 1, serial { try memory.forEachPostingBlock(layer: $0, word: $1, $2) }))
+            methods.append(("MemoryInvertedLists, `LayerScorer`", 1, scorer(memory)))
             methods.append(("MemoryInvertedLists, \(threads) threads", threads, { q, w, sc in
                 try parallel(q, w, sc) { _, body in try body { l, word, f in try memory.forEachPostingBlock(layer: l, word: word, f) } }
             }))
+            // The scan's two halves apart, over the same postings: where its time goes.
+            methods.append(("in memory, Hamming weights only (no score array)", 1,
+                            serial(hammingOnly) { try memory.forEachPostingBlock(layer: $0, word: $1, $2) }))
+            methods.append(("in memory, score-array adds only (no signature read)", 1,
+                            serial(scatterOnly) { try memory.forEachPostingBlock(layer: $0, word: $1, $2) }))
         }
         // Warm-up pass per method: the first touch of each mapped LMDB page costs a minor page
         // fault in this process; a serving process has paid it already. Then the methods take
-        // turns, round after round, so a slow spell of this shared machine hits them alike.
+        // turns, round after round, so a slow spell of this shared machine hits them alike; the
+        // memory bandwidth is sampled once per round, between them.
         var times = [[Double]](repeating: [], count: methods.count)
         for round in -1..<o.rounds {
+            if round >= 0 { bandwidth.sample() }
             for (m, method) in methods.enumerated() {
                 for (i, q) in queries.enumerated() {
                     scores.initialize(repeating: 0)
@@ -325,10 +392,11 @@ func runIndexBench(_ args: [String]) throws {
         }
         return times
     }
-    let bw = memoryBandwidth()
+    let bw = (single: median(bandwidth.single), all: median(bandwidth.all))
     print("Query: \(o.queryWords) distinct words per layer (\(o.queryWords * o.layers) lists), Hamming distance per posting "
         + "(XOR + popcount) accumulated into a dense Float array over \(bound) image ids; median over \(o.rounds) rounds × \(o.queries) queries, "
-        + "the methods taking turns each round, after one warm-up pass (page cache and this process's page tables warm).\n")
+        + "the methods taking turns each round, after one warm-up pass (page cache and this process's page tables warm). "
+        + "Share of memory bandwidth: against the median of the bandwidth samples taken once per round, between the methods.\n")
     print("| scan | postings per query (mean) | time per query (median) | postings/s | posting GB/s | share of memory bandwidth |")
     print("|---|---|---|---|---|---|")
     for (m, method) in methods.enumerated() {
@@ -346,8 +414,9 @@ func runIndexBench(_ args: [String]) throws {
                      median * 1e3, rate / 1e6, gbs, 100 * gbs / (threads == 1 ? bw.single : bw.all), threads))
     }
     print("")
-    print("| memory bandwidth (sum of a 1 GiB UInt64 buffer, best of 3) | GB/s |")
-    print("|---|---|")
-    print(String(format: "| 1 thread | %.2f |", bw.single))
-    print(String(format: "| %d threads | %.2f |", ProcessInfo.processInfo.activeProcessorCount, bw.all))
+    print("| memory bandwidth (sum of a 1 GiB UInt64 buffer, once per round) | median GB/s | samples |")
+    print("|---|---|---|")
+    let samples = { (v: [Double]) in v.map { String(format: "%.2f", $0) }.joined(separator: ", ") }
+    print(String(format: "| 1 thread | %.2f | %@ |", bw.single, samples(bandwidth.single)))
+    print(String(format: "| %d threads | %.2f | %@ |", threads, bw.all, samples(bandwidth.all)))
 }

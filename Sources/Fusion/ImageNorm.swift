@@ -20,3 +20,9 @@ public func imageNorm(_ q: QuantizedLayer, idf: UnsafeBufferPointer<Float>) -> F
     }
     return Float(sum.squareRoot())
 }
+
+/// 1/‖I‖ per image id for the scan to multiply by (the normalisation of eq. 8), 0 where
+/// ‖I‖ is 0 (an absent or removed image, which thereby scores 0).
+public func inverseNorms(_ norms: [Float]) -> [Float] {
+    norms.map { $0 > 0 ? 1 / $0 : 0 }
+}

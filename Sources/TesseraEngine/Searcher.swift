@@ -59,11 +59,11 @@ public struct QueryResult: Sendable {
     public var postingsScanned: Int
 }
 
-/// The database side of scoring, gathered once per snapshot: per-layer norms by image id,
-/// paths, and the (whitened) global descriptors as a matrix whose row = image id.
+/// The database side of scoring, gathered once per snapshot: per-layer inverse norms 1/‖I‖
+/// by image id (`inverseNorms(_:)`, 0 for an absent image), paths, and the (whitened) global descriptors as a matrix whose row = image id.
 public struct SearchContext {
     public let lists: any InvertedListsReader
-    public let norms: [[Float]]
+    public let inverseNorms: [[Float]]
     public let paths: [String?]
     public let global: Matrix
     public var imageBound: Int { paths.count }
@@ -84,7 +84,7 @@ public struct SearchContext {
                 for c in 0..<min(dim, v.count) { g[Int(r.id), c] = v[c] }
             }
         }
-        self.norms = norms; self.paths = paths
+        self.inverseNorms = norms.map { Fusion.inverseNorms($0) }; self.paths = paths
         self.global = databaseAugmentation > 0 ? GlobalSearch.databaseAugmentation(g, n: databaseAugmentation) : g
     }
 }
@@ -111,7 +111,7 @@ public struct Searcher {
         for l in use {
             let scorer = try LayerScorer(query: quantized[l], idf: vocabulary.layers[l].idf, options: options.scoring)
             var scores = [Float](repeating: 0, count: context.imageBound)
-            let stats = try scorer.accumulate(lists: context.lists, layer: l, imageNorms: context.norms[l], into: &scores)
+            let stats = try scorer.accumulate(lists: context.lists, layer: l, inverseNorms: context.inverseNorms[l], into: &scores)
             postings += stats.postings
             out.append(scores)
         }

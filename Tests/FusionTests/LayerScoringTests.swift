@@ -137,7 +137,7 @@ final class LayerScoringTests: XCTestCase {
             l.add(layer: 0, image: ImageID(i), features: f)
         }
         let norms = dbFeatures.map { imageNorm(quantized($0.map { [$0] }), idf: idf) }
-        // 20 features × 3 of 12 words: groups of 4+ assignments exercise the unrolled scan.
+        // 20 features × 3 of 12 words: groups of one assignment (tf_q = 1) and of several take both paths of the scan.
         let qf: [[(UInt32, [UInt64])]] = (0..<20).map { _ in
             let ws = Array((0..<UInt32(vocab)).shuffled(using: &rng).prefix(3))
             return ws.map { ($0, bits(Int.random(in: 0...40, using: &rng))) }
@@ -162,6 +162,26 @@ final class LayerScoringTests: XCTestCase {
                 XCTAssertEqual(Double(s[i]), raw / Double(qn * norms[i]), accuracy: 1e-5, "image \(i), \(perBlock) per block")
             }
         }
+    }
+
+    func testLongRunsAndInverseNormEntryPoint() throws {
+        // A run past the 1/√n table (70 postings of one image in one list) and a short one;
+        // the inverse-norm entry point equals the norm one and eq. 8 computed directly.
+        var l = MemoryLists(signatureWords: 2)
+        l.add(layer: 0, image: 0, features: Array(repeating: (1, bits(0)), count: 70))
+        l.add(layer: 0, image: 1, features: Array(repeating: (1, bits(0)), count: 3))
+        let idf: [Float] = [1, 2]
+        let q = quantized([[(1, bits(0))]])
+        let norms: [Float] = [4, 0.5]
+        var viaInverse = [Float](repeating: 0, count: 2)
+        try LayerScorer(query: q, idf: idf).accumulate(lists: l, layer: 0, inverseNorms: inverseNorms(norms), into: &viaInverse)
+        let direct = try scoreLayer(query: q, lists: l, layer: 0, idf: idf, imageNorms: norms)
+        XCTAssertEqual(viaInverse, direct)
+        // S = idf² · tf_I · w(0) / √(tf_q · tf_I) / (‖q‖ · ‖I‖) with w(0) = 1, tf_q = 1, ‖q‖ = idf = 2.
+        for (i, tf) in [(0, 70.0), (1, 3.0)] {
+            XCTAssertEqual(Double(direct[i]), 4 * tf / tf.squareRoot() / (2 * Double(norms[i])), accuracy: 1e-4)
+        }
+        XCTAssertEqual(inverseNorms([0, 2]), [0, 0.5])
     }
 
     func testPopcount128() {
