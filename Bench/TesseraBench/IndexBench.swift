@@ -1,8 +1,9 @@
 // tessera-bench index [--images N] [--words K] [--per-image D] [--zipf S] [--query-words Q]
-//                     [--queries R] [--rounds N] [--batch B] [--block-bytes N] [--max-block-bytes N] [--dir PATH] [--memory] [--keep]
+//                     [--queries R] [--rounds N] [--batch B] [--block-bytes N] [--max-block-bytes N] [--remove N]
+//                     [--dir PATH] [--memory] [--keep]
 // Builds a synthetic index (Zipf-like word frequencies, random 128-bit signatures,
 // no CNN) and measures size on disk, build time and posting-scan throughput
-// against this machine's memory bandwidth.
+// against this machine's memory bandwidth; with --remove, the cost of removing images.
 import Foundation
 import Fusion
 import Index
@@ -22,6 +23,7 @@ private struct IndexBenchOptions {
     var maxBlockBytes = IndexMeta.defaultMaxPostingBlockBytes  // size up to which blocks are merged
     var dir: String? = nil        // index directory (default: a fresh temp directory)
     var memory = false            // also build MemoryInvertedLists and scan it
+    var remove = 0                // images removed after the scans (spread evenly over the ids), timed
     var keep = false              // keep the index directory afterwards
 
     init(_ args: [String]) throws {
@@ -49,6 +51,7 @@ private struct IndexBenchOptions {
             case "--block-bytes": blockBytes = try int()
             case "--max-block-bytes": maxBlockBytes = try int()
             case "--dir": dir = try value()
+            case "--remove": remove = try int()
             case "--memory": memory = true
             case "--keep": keep = true
             default: throw IndexBenchError("unknown option \(args[i])")
@@ -419,4 +422,24 @@ func runIndexBench(_ args: [String]) throws {
     let samples = { (v: [Double]) in v.map { String(format: "%.2f", $0) }.joined(separator: ", ") }
     print(String(format: "| 1 thread | %.2f | %@ |", bw.single, samples(bandwidth.single)))
     print(String(format: "| %d threads | %.2f | %@ |", threads, bw.all, samples(bandwidth.all)))
+
+    guard o.remove > 0 else { return }
+
+    // Removal: one write transaction, as `tessera index remove` does; every removed image's
+    // postings must be gone and no other posting touched.
+    let step = max(1, o.images / o.remove)
+    let paths = (0..<min(o.remove, o.images)).map { "/synthetic/\($0 * step).jpg" }
+    let t = now()
+    let removed = try store.remove(paths: paths)
+    let removeTime = now() - t
+    let left = try store.stats().layers.reduce(0) { $0 + $1.postings }
+    guard removed == paths.count, left == postings - removed * o.perImage * o.layers else {
+        throw IndexBenchError("removed \(removed) of \(paths.count) images, \(left) postings left of \(postings)")
+    }
+    print("")
+    print("| removal (one write transaction, images spread over the ids) | value |")
+    print("|---|---|")
+    print("| images removed | \(removed) (every \(step)th) |")
+    print(String(format: "| time | %.2f s, %.1f ms per image, %.0f images/s |", removeTime, removeTime / Double(removed) * 1e3, Double(removed) / removeTime))
+    print("| postings left (checked: exactly the removed images' postings gone) | \(left) |")
 }
