@@ -134,6 +134,10 @@ private final class BandwidthProbe {
 
 private func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
 
+/// Bytes per posting with 128-bit signatures (`PostingLayout.stride(signatureWords: 2)`, checked
+/// at the start of a run), a constant so that the scan kernels below compile to fixed offsets.
+private let postingBytes = 20
+
 /// Lends the postings of (layer, word) to the body, chunk by chunk.
 private typealias ChunkVisitor = (Int, UInt32, (PostingList) throws -> Void) throws -> Void
 
@@ -153,7 +157,7 @@ private func scan(_ list: PostingList, _ q: (UInt64, UInt64), _ weights: UnsafeP
     guard let base = list.bytes.baseAddress else { return }
     let n = list.count
     for i in 0..<n {
-        let p = base + i * 20
+        let p = base + i * postingBytes
         let id = Int(UInt32(bigEndian: p.loadUnaligned(as: UInt32.self)))
         let s0 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt64.self))
         let s1 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 12, as: UInt64.self))
@@ -170,7 +174,7 @@ private func hammingOnly(_ list: PostingList, _ q: (UInt64, UInt64), _ weights: 
     guard let base = list.bytes.baseAddress else { return }
     var a: Float = 0
     for i in 0..<list.count {
-        let p = base + i * 20
+        let p = base + i * postingBytes
         let s0 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt64.self))
         let s1 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 12, as: UInt64.self))
         a += weights[(s0 ^ q.0).nonzeroBitCount + (s1 ^ q.1).nonzeroBitCount]
@@ -185,12 +189,13 @@ private func scatterOnly(_ list: PostingList, _ q: (UInt64, UInt64), _ weights: 
                          _ scores: UnsafeMutablePointer<Float>) {
     guard let base = list.bytes.baseAddress else { return }
     for i in 0..<list.count {
-        scores[Int(UInt32(bigEndian: base.loadUnaligned(fromByteOffset: i * 20, as: UInt32.self)))] += 1
+        scores[Int(UInt32(bigEndian: base.loadUnaligned(fromByteOffset: i * postingBytes, as: UInt32.self)))] += 1
     }
 }
 
 func runIndexBench(_ args: [String]) throws {
     let o = try IndexBenchOptions(args)
+    precondition(PostingLayout.stride(signatureWords: 2) == postingBytes, "posting layout changed: update postingBytes")
     let dir = URL(fileURLWithPath: o.dir ?? NSTemporaryDirectory() + "tessera-index-bench-\(o.images)-\(getpid())")
     try? FileManager.default.removeItem(at: dir)
     defer { if !o.keep { try? FileManager.default.removeItem(at: dir) } }
@@ -247,7 +252,7 @@ func runIndexBench(_ args: [String]) throws {
     print("| LMDB add (one write txn per batch) | \(String(format: "%.1f s, %.0f images/s, %.2f M postings/s", addTime, Double(stats.images) / addTime, Double(postings) / addTime / 1e6)) |")
     if o.memory { print("| MemoryInvertedLists add | \(String(format: "%.1f s", memTime)) |") }
     print("| bytes in use | \(mib(stats.bytesInUse)) (\(String(format: "%.0f", stats.bytesPerImage)) B per image) |")
-    print("| raw posting bytes | \(mib(postings * 20)) (\(String(format: "%.0f", Double(postings * 20) / Double(stats.images))) B per image) |")
+    print("| raw posting bytes | \(mib(postings * postingBytes)) (\(String(format: "%.0f", Double(postings * postingBytes) / Double(stats.images))) B per image) |")
     print("| data.mdb file size | \(mib(stats.fileBytes)) |")
     for l in stats.layers {
         let longest = l.longestLists.map { "\($0.postings)" }.joined(separator: ", ")
@@ -403,18 +408,17 @@ func runIndexBench(_ args: [String]) throws {
     print("| scan | postings per query (mean) | time per query (median) | postings/s | posting GB/s | share of memory bandwidth |")
     print("|---|---|---|---|---|---|")
     for (m, method) in methods.enumerated() {
-        let median = times[m].sorted()[times[m].count / 2]
-        let postings = String(perQuery.reduce(0, +) / max(perQuery.count, 1))
+        let time = median(times[m])
+        let meanPostings = String(perQuery.reduce(0, +) / max(perQuery.count, 1))
         guard let threads = method.threads else {
-            print(String(format: "| %@ | %@ | %.2f ms | — | — | — |", method.name, postings, median * 1e3))
+            print(String(format: "| %@ | %@ | %.2f ms | — | — | — |", method.name, meanPostings, time * 1e3))
             continue
         }
         // Throughput per query, then the median of those (queries scan different amounts).
-        let rates = zip(times[m], Array(repeating: perQuery, count: o.rounds).flatMap { $0 }).map { Double($1) / $0 }.sorted()
-        let rate = rates[rates.count / 2]
-        let gbs = rate * 20 / 1e9
-        print(String(format: "| %@ | %@ | %.2f ms | %.1f M/s | %.2f GB/s | %.0f%% of %d-thread |", method.name, postings,
-                     median * 1e3, rate / 1e6, gbs, 100 * gbs / (threads == 1 ? bw.single : bw.all), threads))
+        let rate = median(zip(times[m], Array(repeating: perQuery, count: o.rounds).flatMap { $0 }).map { Double($1) / $0 })
+        let gbs = rate * Double(postingBytes) / 1e9
+        print(String(format: "| %@ | %@ | %.2f ms | %.1f M/s | %.2f GB/s | %.0f%% of %d-thread |", method.name, meanPostings,
+                     time * 1e3, rate / 1e6, gbs, 100 * gbs / (threads == 1 ? bw.single : bw.all), threads))
     }
     print("")
     print("| memory bandwidth (sum of a 1 GiB UInt64 buffer, once per round) | median GB/s | samples |")

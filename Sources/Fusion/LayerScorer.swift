@@ -201,7 +201,7 @@ public struct LayerScorer: Sendable {
             }
         }
         // The common case gets its own copy of the loop: HE on, 128-bit signatures, tf_q = 1
-        // (the general loop alone took 1.25× as long in `TesseraBench index`, RESULTS.md).
+        // (with the general loop alone, `TesseraBench index` scored 1.25× slower: RESULTS.md, Index).
         if he && sw == 2 && tfq == 1 {
             let q0 = qs[2 * lo], q1 = qs[2 * lo + 1]
             addRuns { p in tab[popcount128(sig(p, 0) ^ q0, sig(p, 1) ^ q1)] }

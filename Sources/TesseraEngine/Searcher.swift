@@ -60,7 +60,8 @@ public struct QueryResult: Sendable {
 }
 
 /// The database side of scoring, gathered once per snapshot: per-layer inverse norms 1/‖I‖
-/// by image id (`inverseNorms(_:)`, 0 for an absent image), paths, and the (whitened) global descriptors as a matrix whose row = image id.
+/// by image id (`inverseNorms(_:)`, 0 for an absent image), paths, and the (whitened)
+/// global descriptors as a matrix whose row = image id.
 public struct SearchContext {
     public let lists: any InvertedListsReader
     public let inverseNorms: [[Float]]
