@@ -2,8 +2,9 @@
 //                     [--queries R] [--rounds N] [--batch B] [--block-bytes N] [--max-block-bytes N] [--remove N]
 //                     [--dir PATH] [--memory] [--keep]
 // Builds a synthetic index (Zipf-like word frequencies, random 128-bit signatures,
-// no CNN) and measures size on disk, build time and posting-scan throughput
-// against this machine's memory bandwidth; with --remove, the cost of removing images.
+// no CNN) and measures size on disk, build time and the throughput of the product's
+// posting scan (`LayerScorer`) against this machine's memory bandwidth; with --remove,
+// the cost of removing images.
 import Foundation
 import Fusion
 import Index
@@ -138,59 +139,34 @@ private func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
 /// at the start of a run), a constant so that the scan kernels below compile to fixed offsets.
 private let postingBytes = 20
 
-/// Lends the postings of (layer, word) to the body, chunk by chunk.
-private typealias ChunkVisitor = (Int, UInt32, (PostingList) throws -> Void) throws -> Void
-
 /// One query: per layer, distinct words and one query signature (2 × UInt64) per word.
 private struct BenchQuery {
     var index: Int
     var words: [[UInt32]]
     var signatures: [[(UInt64, UInt64)]]
-}
 
-/// The scoring inner loop: Hamming distance of each posting to the query
-/// signature (XOR + popcount), weight from a table (MOF eq. 6 shape), added
-/// into a dense score array indexed by image id.
-@inline(__always)
-private func scan(_ list: PostingList, _ q: (UInt64, UInt64), _ weights: UnsafePointer<Float>,
-                  _ scores: UnsafeMutablePointer<Float>) {
-    guard let base = list.bytes.baseAddress else { return }
-    let n = list.count
-    for i in 0..<n {
-        let p = base + i * postingBytes
-        let id = Int(UInt32(bigEndian: p.loadUnaligned(as: UInt32.self)))
-        let s0 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt64.self))
-        let s1 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 12, as: UInt64.self))
-        let d = (s0 ^ q.0).nonzeroBitCount + (s1 ^ q.1).nonzeroBitCount
-        scores[id] += weights[d]
+    /// Layer `l` as the quantiser would hand it to scoring, keeping the words k with
+    /// k % parts == part (one thread's share).
+    func layer(_ l: Int, part: Int = 0, of parts: Int = 1) -> QuantizedLayer {
+        let keep = Swift.stride(from: part, to: words[l].count, by: parts)
+        return QuantizedLayer(count: keep.underestimatedCount, k: 1, signatureWords: 2, words: keep.map { words[l][$0] },
+                              distances: [Float](repeating: 0, count: keep.underestimatedCount),
+                              signatures: keep.flatMap { [signatures[l][$0].0, signatures[l][$0].1] })
     }
 }
 
-/// `scan` without the score array: the Hamming weights summed in registers (what reading and
-/// comparing the postings costs alone; the total lands in scores[0]).
-@inline(__always)
-private func hammingOnly(_ list: PostingList, _ q: (UInt64, UInt64), _ weights: UnsafePointer<Float>,
-                         _ scores: UnsafeMutablePointer<Float>) {
-    guard let base = list.bytes.baseAddress else { return }
-    var a: Float = 0
+/// Reading and comparing alone: the Hamming distance of every posting to the query signature,
+/// counting those under the HE threshold (what the scan costs without its votes).
+private func distancesOnly(_ list: PostingList, _ q: (UInt64, UInt64), threshold: Int) -> Int {
+    guard let base = list.bytes.baseAddress else { return 0 }
+    var under = 0
     for i in 0..<list.count {
         let p = base + i * postingBytes
         let s0 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt64.self))
         let s1 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 12, as: UInt64.self))
-        a += weights[(s0 ^ q.0).nonzeroBitCount + (s1 ^ q.1).nonzeroBitCount]
+        under &+= (s0 ^ q.0).nonzeroBitCount + (s1 ^ q.1).nonzeroBitCount < threshold ? 1 : 0
     }
-    scores[0] += a
-}
-
-/// `scan` without the signatures: one add per posting into the score array (what the
-/// scattered adds into an array larger than the L1 cache cost alone).
-@inline(__always)
-private func scatterOnly(_ list: PostingList, _ q: (UInt64, UInt64), _ weights: UnsafePointer<Float>,
-                         _ scores: UnsafeMutablePointer<Float>) {
-    guard let base = list.bytes.baseAddress else { return }
-    for i in 0..<list.count {
-        scores[Int(UInt32(bigEndian: base.loadUnaligned(fromByteOffset: i * postingBytes, as: UInt32.self)))] += 1
-    }
+    return under
 }
 
 func runIndexBench(_ args: [String]) throws {
@@ -274,110 +250,91 @@ func runIndexBench(_ args: [String]) throws {
         return BenchQuery(index: index, words: words, signatures: sigs)
     }
     let bound = Int(stats.nextImageID)
-    let scores = UnsafeMutableBufferPointer<Float>.allocate(capacity: bound)
-    defer { scores.deallocate() }
-    var weights = [Float](repeating: 0, count: 129)
-    for d in 0..<52 { weights[d] = exp(-Float(d * d) / 900) }  // d_t = 52, σ = 30 (MOF eq. 5, 6)
-
-    // The same scan on every core: each thread takes every T-th word of each layer, opens its
-    // own read transaction (one LMDB snapshot per thread) and adds into its own score array;
-    // the arrays are summed at the end (inside the timed region).
-    let threads = ProcessInfo.processInfo.activeProcessorCount
-    let partials = (0..<threads).map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: bound) }
-    defer { partials.forEach { $0.deallocate() } }
-    func parallel(_ q: BenchQuery, _ w: UnsafePointer<Float>, _ sc: UnsafeMutablePointer<Float>,
-                  _ withLists: (Int, (ChunkVisitor) throws -> Void) throws -> Void) throws -> Int {
-        let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: threads)
-        defer { counts.deallocate() }
-        let failure = UnsafeMutableBufferPointer<(any Error)?>.allocate(capacity: threads)
-        failure.initialize(repeating: nil)
-        defer { failure.deallocate() }
-        DispatchQueue.concurrentPerform(iterations: threads) { t in
-            let acc = partials[t]
-            acc.initialize(repeating: 0)
-            var total = 0
-            do {
-                try withLists(t) { visit in
-                    for l in 0..<o.layers {
-                        for k in Swift.stride(from: t, to: q.words[l].count, by: threads) {
-                            try visit(l, q.words[l][k]) { list in
-                                scan(list, q.signatures[l][k], w, acc.baseAddress!); total += list.count
-                            }
-                        }
-                    }
-                }
-            } catch { failure[t] = error }
-            counts[t] = total
-        }
-        if let e = failure.compactMap({ $0 }).first { throw e }
-        for t in 0..<threads { for i in 0..<bound { sc[i] += partials[t][i] } }
-        return counts.reduce(0, +)
-    }
     // Postings per query, counted from the index; every method must lend exactly these.
     let perQuery = try queries.map { q in try store.withSnapshot { s in
         try (0..<o.layers).reduce(0) { n, l in try n + q.words[l].reduce(0) { try $0 + s.postingCount(layer: l, word: $1) } }
     } }
     /// A timed method: name, threads it uses (nil: it reads no posting, so no throughput), and
     /// one query's run (returns postings lent).
-    typealias ScanRun = (BenchQuery, UnsafePointer<Float>, UnsafeMutablePointer<Float>) throws -> Int
+    typealias ScanRun = (BenchQuery) throws -> Int
     var methods = [(name: String, threads: Int?, run: ScanRun)]()
-    typealias Kernel = (PostingList, (UInt64, UInt64), UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
-    func serial(_ kernel: @escaping Kernel = scan, _ visit: @escaping ChunkVisitor) -> ScanRun {
-        { q, w, sc in
-            var total = 0
-            for l in 0..<o.layers {
-                for (k, word) in q.words[l].enumerated() {
-                    try visit(l, word) { list in kernel(list, q.signatures[l][k], w, sc); total += list.count }
+    // The product's scoring loop (`LayerScorer`: HE weights, burstiness, norms; IDF and norms
+    // all 1, one query assignment per word), prepared per query layer before timing.
+    let unitIDF = [Float](repeating: 1, count: o.words)
+    let scorers = try queries.map { q in try (0..<o.layers).map { try LayerScorer(query: q.layer($0), idf: unitIDF) } }
+    let unitNorms = inverseNorms([Float](repeating: 1, count: bound))
+    var scores = [Float](repeating: 0, count: bound)
+    func scorer<L: InvertedListsReader>(_ lists: L) -> ScanRun {
+        { q in
+            for k in scores.indices { scores[k] = 0 }
+            return try (0..<o.layers).reduce(0) { n, l in
+                try n + scorers[q.index][l].accumulate(lists: lists, layer: l, inverseNorms: unitNorms, into: &scores).postings
+            }
+        }
+    }
+    // The same on every core: thread t scores the words k with k % T == t of each layer (its
+    // own prepared scorers), on its own lists (one LMDB snapshot per thread), into its own
+    // score array; the arrays are summed at the end, inside the timed region.
+    let threads = ProcessInfo.processInfo.activeProcessorCount
+    let threadScorers = try queries.map { q in try (0..<threads).map { t in
+        try (0..<o.layers).map { try LayerScorer(query: q.layer($0, part: t, of: threads), idf: unitIDF) }
+    } }
+    var partials = (0..<threads).map { _ in [Float](repeating: 0, count: bound) }
+    func parallel<L: InvertedListsReader>(_ withLists: @escaping (Int, (L) throws -> Int) throws -> Int) -> ScanRun {
+        { q in
+            let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: threads)
+            defer { counts.deallocate() }
+            let failure = UnsafeMutableBufferPointer<(any Error)?>.allocate(capacity: threads)
+            failure.initialize(repeating: nil)
+            defer { failure.deallocate() }
+            partials.withUnsafeMutableBufferPointer { acc in
+                DispatchQueue.concurrentPerform(iterations: threads) { t in
+                    for k in acc[t].indices { acc[t][k] = 0 }
+                    do {
+                        counts[t] = try withLists(t) { lists in
+                            try (0..<o.layers).reduce(0) { n, l in
+                                try n + threadScorers[q.index][t][l].accumulate(lists: lists, layer: l, inverseNorms: unitNorms,
+                                                                                into: &acc[t]).postings
+                            }
+                        }
+                    } catch { failure[t] = error }
                 }
             }
-            return total
+            if let e = failure.compactMap({ $0 }).first { throw e }
+            for t in 0..<threads { for i in 0..<bound { scores[i] += partials[t][i] } }
+            return counts.reduce(0, +)
         }
     }
-    // The product's scoring loop (`LayerScorer`: HE weights, burstiness, norms; all IDF and
-    // norms 1), prepared per query layer before timing, into a [Float] score array.
-    let scorers = try queries.map { q in try (0..<o.layers).map { l in
-        try LayerScorer(query: QuantizedLayer(count: o.queryWords, k: 1, signatureWords: 2, words: q.words[l],
-                                              distances: [Float](repeating: 0, count: o.queryWords),
-                                              signatures: q.signatures[l].flatMap { [$0.0, $0.1] }),
-                        idf: [Float](repeating: 1, count: o.words))
-    } }
-    let unitNorms = inverseNorms([Float](repeating: 1, count: bound))
-    var productScores = [Float](repeating: 0, count: bound)
-    func scorer<L: InvertedListsReader>(_ lists: L) -> ScanRun {
-        { q, _, _ in
-            for k in productScores.indices { productScores[k] = 0 }
-            return try (0..<o.layers).reduce(0) { n, l in
-                try n + scorers[q.index][l].accumulate(lists: lists, layer: l, inverseNorms: unitNorms, into: &productScores).postings
-            }
-        }
-    }
+    let threshold = ScoringOptions().threshold(bits: 128)
     let bandwidth = BandwidthProbe()
     let times = try store.withSnapshot { s -> [[Double]] in
-        methods.append(("LMDB `forEachPostingBlock` (blocks in place, tail gathered)", 1,
-                        serial { try s.forEachPostingBlock(layer: $0, word: $1, $2) }))
-        methods.append(("LMDB, `LayerScorer` (the product's scoring loop)", 1, scorer(s)))
+        methods.append(("LMDB, 1 thread", 1, scorer(s)))
         // The cost of finding and lending the blocks alone (no posting read): what LMDB adds.
-        methods.append(("LMDB block lookup only (no scan)", nil, { q, _, _ in
+        methods.append(("LMDB block lookup only (no scan)", nil, { q in
             var total = 0
             for l in 0..<o.layers {
                 for word in q.words[l] { try s.forEachPostingBlock(layer: l, word: word) { total += $0.count } }
             }
             return total
         }))
-        methods.append(("LMDB `forEachPostingBlock`, \(threads) threads (one snapshot each)", threads, { q, w, sc in
-            try parallel(q, w, sc) { _, body in try store.withSnapshot { s in try body { try s.forEachPostingBlock(layer: $0, word: $1, $2) } } }
-        }))
+        methods.append(("LMDB, \(threads) threads (one snapshot each)", threads,
+                        parallel { _, body in try store.withSnapshot { try body($0) } }))
         if let memory {
-            methods.append(("MemoryInvertedLists", 1, serial { try memory.forEachPostingBlock(layer: $0, word: $1, $2) }))
-            methods.append(("MemoryInvertedLists, `LayerScorer`", 1, scorer(memory)))
-            methods.append(("MemoryInvertedLists, \(threads) threads", threads, { q, w, sc in
-                try parallel(q, w, sc) { _, body in try body { l, word, f in try memory.forEachPostingBlock(layer: l, word: word, f) } }
+            methods.append(("in memory (`MemoryInvertedLists`), 1 thread", 1, scorer(memory)))
+            methods.append(("in memory, \(threads) threads", threads, parallel { _, body in try body(memory) }))
+            // Reading and comparing alone, over the same postings: the floor under the votes.
+            methods.append(("in memory, distances only (no votes, no prefetch)", 1, { q in
+                var total = 0, under = 0
+                for l in 0..<o.layers {
+                    for (k, word) in q.words[l].enumerated() {
+                        try memory.forEachPostingBlock(layer: l, word: word) {
+                            under &+= distancesOnly($0, q.signatures[l][k], threshold: threshold); total += $0.count
+                        }
+                    }
+                }
+                if under < 0 { print("") }
+                return total
             }))
-            // The scan's two halves apart, over the same postings: where its time goes.
-            methods.append(("in memory, Hamming weights only (no score array)", 1,
-                            serial(hammingOnly) { try memory.forEachPostingBlock(layer: $0, word: $1, $2) }))
-            methods.append(("in memory, score-array adds only (no signature read)", 1,
-                            serial(scatterOnly) { try memory.forEachPostingBlock(layer: $0, word: $1, $2) }))
         }
         // Warm-up pass per method: the first touch of each mapped LMDB page costs a minor page
         // fault in this process; a serving process has paid it already. Then the methods take
@@ -388,9 +345,8 @@ func runIndexBench(_ args: [String]) throws {
             if round >= 0 { bandwidth.sample() }
             for (m, method) in methods.enumerated() {
                 for (i, q) in queries.enumerated() {
-                    scores.initialize(repeating: 0)
                     let t = now()
-                    let lent = try weights.withUnsafeBufferPointer { try method.run(q, $0.baseAddress!, scores.baseAddress!) }
+                    let lent = try method.run(q)
                     if round >= 0 { times[m].append(now() - t) }
                     guard lent == perQuery[i] else {
                         throw IndexBenchError("\(method.name) lent \(lent) postings for query \(i), the index counts \(perQuery[i])")
@@ -401,8 +357,9 @@ func runIndexBench(_ args: [String]) throws {
         return times
     }
     let bw = (single: median(bandwidth.single), all: median(bandwidth.all))
-    print("Query: \(o.queryWords) distinct words per layer (\(o.queryWords * o.layers) lists), Hamming distance per posting "
-        + "(XOR + popcount) accumulated into a dense Float array over \(bound) image ids; median over \(o.rounds) rounds × \(o.queries) queries, "
+    print("Query: \(o.queryWords) distinct words per layer (\(o.queryWords * o.layers) lists), one signature per word, scored by "
+        + "`LayerScorer` (XOR + popcount per posting, HE threshold \(threshold), burstiness, norms) into a dense Float array over "
+        + "\(bound) image ids; median over \(o.rounds) rounds × \(o.queries) queries, "
         + "the methods taking turns each round, after one warm-up pass (page cache and this process's page tables warm). "
         + "Share of memory bandwidth: against the median of the bandwidth samples taken once per round, between the methods.\n")
     print("| scan | postings per query (mean) | time per query (median) | postings/s | posting GB/s | share of memory bandwidth |")

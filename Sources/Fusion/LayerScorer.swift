@@ -1,3 +1,4 @@
+import CPrefetch
 import TesseraCore
 
 /// Counters of one scan, for benchmarks and index statistics.
@@ -37,6 +38,9 @@ public struct LayerScorer: Sendable {
     let signatureWords: Int
     let idfSquared: [Float]
     let table: [Float]
+    /// One past the largest d with w(d) ≠ 0 (d_t, or less when the table ends in zeros):
+    /// a posting at d ≥ passLimit from every query row of its word casts no vote.
+    let passLimit: Int
     /// ‖q‖ of this layer (see `imageNorm`).
     public let queryNorm: Float
     public let options: ScoringOptions
@@ -67,6 +71,7 @@ public struct LayerScorer: Sendable {
         self.signatureWords = sw
         self.idfSquared = idf2
         self.table = options.weightTable(bits: 64 * sw)
+        self.passLimit = (table.lastIndex { $0 != 0 } ?? -1) + 1
         self.queryNorm = imageNorm(query, idf: idf)
         self.options = options
     }
@@ -134,10 +139,16 @@ public struct LayerScorer: Sendable {
     /// division (runs are short; longer ones compute it).
     private static let inverseSquareRoots: [Float] = (0..<64).map { $0 == 0 ? 0 : 1 / Float($0).squareRoot() }
 
+    /// Bytes ahead of the scan that the tf_q = 1 loop asks the cache for: one 4 KiB page, so the
+    /// next page's address translation and first lines are under way before the loop needs them
+    /// (the hardware prefetchers stop at page boundaries). Chosen by `TesseraBench index`
+    /// over 0, 1, 2, 4 and 8 KiB (Bench/RESULTS.md, Index).
+    static let prefetchDistance = 4096
+
     /// The hot loop: one block of a word's postings against the query assignments rows lo..<hi
     /// (an image's run never spans two blocks, so tf_I(w) is a run length within the block).
-    /// Per run of image I: acc[I] += scale · Σ votes · (1/√tf_I) · (1/‖I‖), with a table load
-    /// in place of the square root and the divisions of eq. 8.
+    /// Per voting posting of image I: acc[I] += scale · vote · (1/√tf_I) · (1/‖I‖), with a table
+    /// load in place of the square root and the divisions of eq. 8 (without HE, one add per run).
     @inline(__always)
     private func scanList(_ list: PostingList, queries qs: UnsafeBufferPointer<UInt64>, lo: Int, hi: Int, scale: Float,
                           table tab: UnsafeBufferPointer<Float>, inverseSquareRoots rsqrt: UnsafeBufferPointer<Float>,
@@ -152,9 +163,8 @@ public struct LayerScorer: Sendable {
         @inline(__always) func sig(_ p: Int, _ j: Int) -> UInt64 {
             UInt64(littleEndian: base.loadUnaligned(fromByteOffset: p * stride + 4 + 8 * j, as: UInt64.self))
         }
-        /// Σ over query rows lo..<hi of the HE weight w(d) of posting p (eq. 5–6); tf_q without HE (eq. 3).
+        /// Σ over query rows lo..<hi of the HE weight w(d) of posting p (eq. 5–6).
         @inline(__always) func votes(_ p: Int) -> Float {
-            guard he else { return Float(tfq) }
             if sw == 2 {
                 // Four independent accumulators break the add-latency chain (common words
                 // gather many query assignments).
@@ -183,31 +193,95 @@ public struct LayerScorer: Sendable {
             }
             return v
         }
-        // One run of image I per step: Σ votes over the run, then one add into acc[I].
-        @inline(__always) func addRuns(_ votes: (Int) -> Float) {
+        let sink = VoteSink(base: base, count: n, stride: stride, scale: scale, burstiness: burst,
+                            inverseSquareRoots: rsqrt, inverseNorms: inv, acc: acc)
+        guard he else {
+            // Plain BoW: every posting votes tf_q; one run of image I per step, one add per run.
             var i = 0
             while i < n {
                 let img = image(i)
-                var v = votes(i)
                 var j = i + 1
-                while j < n && image(j) == img { v += votes(j); j += 1 }
+                while j < n && image(j) == img { j += 1 }
                 let id = Int(img)
                 if id < acc.count {
                     let run = j - i
                     let burstiness: Float = !burst ? 1 : run < rsqrt.count ? rsqrt[run] : 1 / Float(run).squareRoot()
-                    acc[id] += v * scale * burstiness * inv[id]
+                    acc[id] += Float(tfq * run) * scale * burstiness * inv[id]
                 }
                 i = j
             }
+            return
         }
-        // The common case gets its own copy of the loop: HE on, 128-bit signatures, tf_q = 1
-        // (with the general loop alone, `TesseraBench index` scored 1.25× slower: RESULTS.md, Index).
-        if he && sw == 2 && tfq == 1 {
-            let q0 = qs[2 * lo], q1 = qs[2 * lo + 1]
-            addRuns { p in tab[popcount128(sig(p, 0) ^ q0, sig(p, 1) ^ q1)] }
+        // HE: a pair votes only when d < d_t, and most pairs do not (unrelated signatures lie
+        // near bits/2 apart), so the loop reads signatures alone and takes the image id and its
+        // run only for a posting that votes. The common case (128 bits, tf_q = 1) tests four
+        // postings per branch.
+        if sw == 2 && tfq == 1 {
+            // Fixed offsets (stride 20) keep the loop free of multiplies; the rare votes go
+            // through `sink` out of line, so the loop keeps its values in registers.
+            let q0 = qs[2 * lo], q1 = qs[2 * lo + 1], limit = passLimit
+            @inline(__always) func distance(_ p: Int) -> Int {
+                popcount128(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 20 * p + 4, as: UInt64.self)) ^ q0,
+                            UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 20 * p + 12, as: UInt64.self)) ^ q1)
+            }
+            var p = 0
+            while p + 4 <= n {
+                tessera_prefetch(base + 20 * p + LayerScorer.prefetchDistance)
+                let d0 = distance(p), d1 = distance(p + 1), d2 = distance(p + 2), d3 = distance(p + 3)
+                if min(min(d0, d1), min(d2, d3)) < limit {
+                    if d0 < limit { sink.add(p, tab[d0]) }
+                    if d1 < limit { sink.add(p + 1, tab[d1]) }
+                    if d2 < limit { sink.add(p + 2, tab[d2]) }
+                    if d3 < limit { sink.add(p + 3, tab[d3]) }
+                }
+                p += 4
+            }
+            while p < n {
+                let d = distance(p)
+                if d < limit { sink.add(p, tab[d]) }
+                p += 1
+            }
         } else {
-            addRuns(votes)
+            for p in 0..<n {
+                let v = votes(p)
+                if v != 0 { sink.add(p, v) }
+            }
         }
+    }
+}
+
+/// Where `LayerScorer` sends the votes of one block: acc[I] += v · scale · (1/√tf_I) · (1/‖I‖)
+/// for a voting posting of image I, tf_I found from the posting's neighbours (its run).
+/// `add` stays out of line: under HE it runs for few postings, and inlined it would crowd
+/// the scan loop's registers.
+private struct VoteSink {
+    let base: UnsafeRawPointer
+    let count: Int
+    let stride: Int
+    let scale: Float
+    let burstiness: Bool
+    let inverseSquareRoots: UnsafeBufferPointer<Float>
+    let inverseNorms: UnsafeBufferPointer<Float>
+    let acc: UnsafeMutableBufferPointer<Float>
+
+    @inline(__always) private func image(_ p: Int) -> UInt32 {
+        UInt32(bigEndian: base.loadUnaligned(fromByteOffset: p * stride, as: UInt32.self))
+    }
+
+    /// Adds the vote v of posting p (v = 0 adds nothing).
+    @inline(never) func add(_ p: Int, _ v: Float) {
+        let img = image(p)
+        let id = Int(img)
+        guard id < acc.count else { return }
+        var factor: Float = 1
+        if burstiness {
+            var s = p, e = p + 1
+            while s > 0 && image(s - 1) == img { s -= 1 }
+            while e < count && image(e) == img { e += 1 }
+            let run = e - s
+            factor = run < inverseSquareRoots.count ? inverseSquareRoots[run] : 1 / Float(run).squareRoot()
+        }
+        acc[id] += v * scale * factor * inverseNorms[id]
     }
 }
 

@@ -184,6 +184,30 @@ final class LayerScoringTests: XCTestCase {
         XCTAssertEqual(inverseNorms([0, 2]), [0, 0.5])
     }
 
+    func testVotesAtThresholdAndRunsAcrossGroupsOfFour() throws {
+        // One list of 10 postings, so the tf_q = 1 loop takes two groups of four and a tail of
+        // two: image 3 at positions 0–1 (both vote), image 5 at 2–7 (a run across the groups'
+        // boundary where only position 7 votes, at d = 51 = d_t − 1), image 6 at 8–9 (d = 52,
+        // no vote). tf_I counts the whole run, voting or not (eq. 8).
+        var l = MemoryLists(signatureWords: 2)
+        l.add(layer: 0, image: 3, features: [(0, bits(0)), (0, bits(10))])
+        l.add(layer: 0, image: 5, features: Array(repeating: (0, bits(60)), count: 5) + [(0, bits(51))])
+        l.add(layer: 0, image: 6, features: [(0, bits(52)), (0, bits(52))])
+        let q = quantized([[(0, bits(0))]])
+        let norms: [Float] = [0, 0, 0, 2, 0, 3, 1]
+        let s = try scoreLayer(query: q, lists: l, layer: 0, idf: [1], imageNorms: norms)
+        let w = { (d: Double) in exp(-d * d / 900) }
+        XCTAssertEqual(Double(s[3]), (w(0) + w(10)) / 2.0.squareRoot() / 2, accuracy: 1e-6)
+        XCTAssertEqual(Double(s[5]), w(51) / 6.0.squareRoot() / 3, accuracy: 1e-6)
+        XCTAssertEqual(s[6], 0)
+        // Plain BoW: every posting votes, tf_q · tf_I / √(tf_q · tf_I) = √tf_I per image.
+        let bow = try scoreLayer(query: q, lists: l, layer: 0, idf: [1], imageNorms: norms,
+                                 options: ScoringOptions(hammingEmbedding: false))
+        XCTAssertEqual(Double(bow[3]), 2.0.squareRoot() / 2, accuracy: 1e-6)
+        XCTAssertEqual(Double(bow[5]), 6.0.squareRoot() / 3, accuracy: 1e-6)
+        XCTAssertEqual(Double(bow[6]), 2.0.squareRoot(), accuracy: 1e-6)
+    }
+
     func testPopcount128() {
         var rng = SeededGenerator(seed: 11)
         for _ in 0..<1000 {
