@@ -102,6 +102,8 @@ public struct LayerScorer: Sendable {
         guard queryNorm > 0 else { return stats }
         let bound = min(scores.count, inverseNorms.count)
         let inverseQueryNorm = 1 / queryNorm
+        let pending = UnsafeMutablePointer<PendingVote>.allocate(capacity: VoteSink.batch)
+        defer { pending.deallocate() }
         try scores.withUnsafeMutableBufferPointer { out in
             let acc = UnsafeMutableBufferPointer(rebasing: out[0..<bound])
             try inverseNorms.withUnsafeBufferPointer { inv in
@@ -117,7 +119,7 @@ public struct LayerScorer: Sendable {
                                     stats.postings += block.count
                                     stats.pairs += (hi - lo) * block.count
                                     scanList(block, queries: qs, lo: lo, hi: hi, scale: scale, table: tab,
-                                             inverseSquareRoots: rsqrt, inverseNorms: inv, acc: acc)
+                                             inverseSquareRoots: rsqrt, inverseNorms: inv, acc: acc, pending: pending)
                                 }
                             }
                         }
@@ -152,7 +154,8 @@ public struct LayerScorer: Sendable {
     @inline(__always)
     private func scanList(_ list: PostingList, queries qs: UnsafeBufferPointer<UInt64>, lo: Int, hi: Int, scale: Float,
                           table tab: UnsafeBufferPointer<Float>, inverseSquareRoots rsqrt: UnsafeBufferPointer<Float>,
-                          inverseNorms inv: UnsafeBufferPointer<Float>, acc: UnsafeMutableBufferPointer<Float>) {
+                          inverseNorms inv: UnsafeBufferPointer<Float>, acc: UnsafeMutableBufferPointer<Float>,
+                          pending: UnsafeMutablePointer<PendingVote>) {
         let n = list.count
         guard n > 0, let base = list.bytes.baseAddress else { return }
         let stride = list.stride, sw = signatureWords, tfq = hi - lo
@@ -193,8 +196,16 @@ public struct LayerScorer: Sendable {
             }
             return v
         }
-        let sink = VoteSink(base: base, count: n, stride: stride, scale: scale, burstiness: burst,
+        let sink = VoteSink(base: base, postings: n, stride: stride, scale: scale, burstiness: burst,
                             inverseSquareRoots: rsqrt, inverseNorms: inv, acc: acc)
+        // Votes wait in `pending` and are added in batches (see `VoteSink`).
+        var queued = 0
+        @inline(__always) func vote(_ p: Int, _ v: Float) {
+            pending[queued] = PendingVote(position: p, vote: v)
+            queued += 1
+            if queued == VoteSink.batch { sink.add(pending, queued); queued = 0 }
+        }
+        defer { if queued > 0 { sink.add(pending, queued) } }
         guard he else {
             // Plain BoW: every posting votes tf_q; one run of image I per step, one add per run.
             var i = 0
@@ -229,34 +240,48 @@ public struct LayerScorer: Sendable {
                 tessera_prefetch(base + 20 * p + LayerScorer.prefetchDistance)
                 let d0 = distance(p), d1 = distance(p + 1), d2 = distance(p + 2), d3 = distance(p + 3)
                 if min(min(d0, d1), min(d2, d3)) < limit {
-                    if d0 < limit { sink.add(p, tab[d0]) }
-                    if d1 < limit { sink.add(p + 1, tab[d1]) }
-                    if d2 < limit { sink.add(p + 2, tab[d2]) }
-                    if d3 < limit { sink.add(p + 3, tab[d3]) }
+                    if d0 < limit { vote(p, tab[d0]) }
+                    if d1 < limit { vote(p + 1, tab[d1]) }
+                    if d2 < limit { vote(p + 2, tab[d2]) }
+                    if d3 < limit { vote(p + 3, tab[d3]) }
                 }
                 p += 4
             }
             while p < n {
                 let d = distance(p)
-                if d < limit { sink.add(p, tab[d]) }
+                if d < limit { vote(p, tab[d]) }
                 p += 1
             }
         } else {
             for p in 0..<n {
                 let v = votes(p)
-                if v != 0 { sink.add(p, v) }
+                if v != 0 { vote(p, v) }
             }
         }
     }
 }
 
+/// A vote waiting to be added: the posting's position in its block and its weight.
+struct PendingVote {
+    var position: Int
+    var vote: Float
+}
+
 /// Where `LayerScorer` sends the votes of one block: acc[I] += v · scale · (1/√tf_I) · (1/‖I‖)
 /// for a voting posting of image I, tf_I found from the posting's neighbours (its run).
-/// `add` stays out of line: under HE it runs for few postings, and inlined it would crowd
-/// the scan loop's registers.
+///
+/// The scan queues votes and hands them over in batches of up to `batch`, out of line. The
+/// loads of acc[I] and 1/‖I‖ land at random image ids; at 1M images those arrays (8 MB) miss
+/// the cache. A batch first asks the cache for every vote's two lines, then adds, so the
+/// misses overlap instead of each stalling the scan (measured in Bench/RESULTS.md, Index).
+/// Out of line, the adds also leave the scan loop its registers.
 private struct VoteSink {
+    /// Votes per batch (16 bytes each: a batch stays in L1).
+    static let batch = 256
+
+    /// The block: its first byte, its posting count and stride.
     let base: UnsafeRawPointer
-    let count: Int
+    let postings: Int
     let stride: Int
     let scale: Float
     let burstiness: Bool
@@ -268,8 +293,19 @@ private struct VoteSink {
         UInt32(bigEndian: base.loadUnaligned(fromByteOffset: p * stride, as: UInt32.self))
     }
 
+    /// Adds `count` queued votes: prefetches their acc[I] and 1/‖I‖, then adds.
+    @inline(never) func add(_ votes: UnsafeMutablePointer<PendingVote>, _ n: Int) {
+        guard let scores = acc.baseAddress, let norms = inverseNorms.baseAddress else { return }
+        for k in 0..<n {
+            let id = Int(image(votes[k].position))
+            tessera_prefetch(scores + id)
+            tessera_prefetch(norms + id)
+        }
+        for k in 0..<n { add(votes[k].position, votes[k].vote) }
+    }
+
     /// Adds the vote v of posting p (v = 0 adds nothing).
-    @inline(never) func add(_ p: Int, _ v: Float) {
+    @inline(__always) private func add(_ p: Int, _ v: Float) {
         let img = image(p)
         let id = Int(img)
         guard id < acc.count else { return }
@@ -277,7 +313,7 @@ private struct VoteSink {
         if burstiness {
             var s = p, e = p + 1
             while s > 0 && image(s - 1) == img { s -= 1 }
-            while e < count && image(e) == img { e += 1 }
+            while e < postings && image(e) == img { e += 1 }
             let run = e - s
             factor = run < inverseSquareRoots.count ? inverseSquareRoots[run] : 1 / Float(run).squareRoot()
         }

@@ -200,6 +200,10 @@ final class LayerScoringTests: XCTestCase {
         XCTAssertEqual(Double(s[3]), (w(0) + w(10)) / 2.0.squareRoot() / 2, accuracy: 1e-6)
         XCTAssertEqual(Double(s[5]), w(51) / 6.0.squareRoot() / 3, accuracy: 1e-6)
         XCTAssertEqual(s[6], 0)
+        // Votes queued for a score array of no images are dropped, not added out of bounds.
+        var none: [Float] = []
+        XCTAssertEqual(try LayerScorer(query: q, idf: [1]).accumulate(lists: l, layer: 0, inverseNorms: [], into: &none).postings, 10)
+        XCTAssertEqual(none, [])
         // Plain BoW: every posting votes, tf_q · tf_I / √(tf_q · tf_I) = √tf_I per image.
         let bow = try scoreLayer(query: q, lists: l, layer: 0, idf: [1], imageNorms: norms,
                                  options: ScoringOptions(hammingEmbedding: false))
