@@ -136,7 +136,7 @@ private final class BandwidthProbe {
 private func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
 
 /// Bytes per posting with 128-bit signatures (`PostingLayout.stride(signatureWords: 2)`, checked
-/// at the start of a run), a constant so that the scan kernels below compile to fixed offsets.
+/// at the start of a run), a constant so that `distancesOnly` compiles to fixed offsets.
 private let postingBytes = 20
 
 /// One query: per layer, distinct words and one query signature (2 × UInt64) per word.
@@ -148,9 +148,9 @@ private struct BenchQuery {
     /// Layer `l` as the quantiser would hand it to scoring, keeping the words k with
     /// k % parts == part (one thread's share).
     func layer(_ l: Int, part: Int = 0, of parts: Int = 1) -> QuantizedLayer {
-        let keep = Swift.stride(from: part, to: words[l].count, by: parts)
-        return QuantizedLayer(count: keep.underestimatedCount, k: 1, signatureWords: 2, words: keep.map { words[l][$0] },
-                              distances: [Float](repeating: 0, count: keep.underestimatedCount),
+        let keep = Array(Swift.stride(from: part, to: words[l].count, by: parts))
+        return QuantizedLayer(count: keep.count, k: 1, signatureWords: 2, words: keep.map { words[l][$0] },
+                              distances: [Float](repeating: 0, count: keep.count),
                               signatures: keep.flatMap { [signatures[l][$0].0, signatures[l][$0].1] })
     }
 }
@@ -301,7 +301,11 @@ func runIndexBench(_ args: [String]) throws {
                 }
             }
             if let e = failure.compactMap({ $0 }).first { throw e }
-            for t in 0..<threads { for i in 0..<bound { scores[i] += partials[t][i] } }
+            for i in 0..<bound {
+                var sum: Float = 0
+                for t in 0..<threads { sum += partials[t][i] }
+                scores[i] = sum
+            }
             return counts.reduce(0, +)
         }
     }
@@ -322,7 +326,8 @@ func runIndexBench(_ args: [String]) throws {
         if let memory {
             methods.append(("in memory (`MemoryInvertedLists`), 1 thread", 1, scorer(memory)))
             methods.append(("in memory, \(threads) threads", threads, parallel { _, body in try body(memory) }))
-            // Reading and comparing alone, over the same postings: the floor under the votes.
+            // Reading and comparing alone (no votes, no prefetch), over the same postings: what
+            // the votes and the prefetch change.
             methods.append(("in memory, distances only (no votes, no prefetch)", 1, { q in
                 var total = 0, under = 0
                 for l in 0..<o.layers {

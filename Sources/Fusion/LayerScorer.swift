@@ -149,8 +149,9 @@ public struct LayerScorer: Sendable {
 
     /// The hot loop: one block of a word's postings against the query assignments rows lo..<hi
     /// (an image's run never spans two blocks, so tf_I(w) is a run length within the block).
-    /// Per voting posting of image I: acc[I] += scale · vote · (1/√tf_I) · (1/‖I‖), with a table
-    /// load in place of the square root and the divisions of eq. 8 (without HE, one add per run).
+    /// acc[I] += scale · vote · (1/√tf_I) · (1/‖I‖) per voting posting of image I (tf_q = 1), or
+    /// per run of I with the run's votes summed (otherwise), with a table load in place of the
+    /// square root and the divisions of eq. 8.
     @inline(__always)
     private func scanList(_ list: PostingList, queries qs: UnsafeBufferPointer<UInt64>, lo: Int, hi: Int, scale: Float,
                           table tab: UnsafeBufferPointer<Float>, inverseSquareRoots rsqrt: UnsafeBufferPointer<Float>,
@@ -206,28 +207,30 @@ public struct LayerScorer: Sendable {
             if queued == VoteSink.batch { sink.add(pending, queued); queued = 0 }
         }
         defer { if queued > 0 { sink.add(pending, queued) } }
-        guard he else {
-            // Plain BoW: every posting votes tf_q; one run of image I per step, one add per run.
+        // One run of image I per step: Σ votes over the run, then one add into acc[I].
+        @inline(__always) func addRuns(_ votes: (Int) -> Float) {
             var i = 0
             while i < n {
                 let img = image(i)
+                var v = votes(i)
                 var j = i + 1
-                while j < n && image(j) == img { j += 1 }
+                while j < n && image(j) == img { v += votes(j); j += 1 }
                 let id = Int(img)
                 if id < acc.count {
                     let run = j - i
                     let burstiness: Float = !burst ? 1 : run < rsqrt.count ? rsqrt[run] : 1 / Float(run).squareRoot()
-                    acc[id] += Float(tfq * run) * scale * burstiness * inv[id]
+                    acc[id] += v * scale * burstiness * inv[id]
                 }
                 i = j
             }
-            return
         }
-        // HE: a pair votes only when d < d_t, and most pairs do not (unrelated signatures lie
-        // near bits/2 apart), so the loop reads signatures alone and takes the image id and its
-        // run only for a posting that votes. The common case (128 bits, tf_q = 1) tests four
-        // postings per branch.
-        if sw == 2 && tfq == 1 {
+        // The common case, HE with 128 bits and tf_q = 1: a pair votes only when d < d_t, and
+        // most do not (unrelated signatures lie near bits/2 apart), so the loop reads signatures
+        // alone, four postings per branch, and takes the image id and its run only for a posting
+        // that votes. With several query rows on the word (tf_q > 1) a posting votes far more
+        // often, and without HE every posting votes: those take one run per step (the per-vote
+        // path measured 14% slower there: Bench/RESULTS.md, Index).
+        if he && sw == 2 && tfq == 1 {
             // Fixed offsets (stride 20) keep the loop free of multiplies; the rare votes go
             // through `sink` out of line, so the loop keeps its values in registers.
             let q0 = qs[2 * lo], q1 = qs[2 * lo + 1], limit = passLimit
@@ -252,11 +255,10 @@ public struct LayerScorer: Sendable {
                 if d < limit { vote(p, tab[d]) }
                 p += 1
             }
+        } else if he {
+            addRuns(votes)
         } else {
-            for p in 0..<n {
-                let v = votes(p)
-                if v != 0 { vote(p, v) }
-            }
+            addRuns { _ in Float(tfq) }
         }
     }
 }
