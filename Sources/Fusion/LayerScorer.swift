@@ -231,8 +231,8 @@ public struct LayerScorer: Sendable {
         // often, and without HE every posting votes: those take one run per step (the per-vote
         // path measured 14% slower there: Bench/RESULTS.md, Index).
         if he && sw == 2 && tfq == 1 {
-            // Fixed offsets (stride 20) keep the loop free of multiplies; the rare votes go
-            // through `sink` out of line, so the loop keeps its values in registers.
+            // Fixed offsets (stride 20) keep the loop free of multiplies; the rare votes are
+            // queued and added in batches, out of line (`VoteSink`).
             let q0 = qs[2 * lo], q1 = qs[2 * lo + 1], limit = passLimit
             @inline(__always) func distance(_ p: Int) -> Int {
                 popcount128(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 20 * p + 4, as: UInt64.self)) ^ q0,
@@ -264,7 +264,7 @@ public struct LayerScorer: Sendable {
 }
 
 /// A vote waiting to be added: the posting's position in its block and its weight.
-struct PendingVote {
+private struct PendingVote {
     var position: Int
     var vote: Float
 }
@@ -295,7 +295,7 @@ private struct VoteSink {
         UInt32(bigEndian: base.loadUnaligned(fromByteOffset: p * stride, as: UInt32.self))
     }
 
-    /// Adds `count` queued votes: prefetches their acc[I] and 1/‖I‖, then adds.
+    /// Adds the first `n` queued votes: prefetches their acc[I] and 1/‖I‖, then adds.
     @inline(never) func add(_ votes: UnsafeMutablePointer<PendingVote>, _ n: Int) {
         guard let scores = acc.baseAddress, let norms = inverseNorms.baseAddress else { return }
         for k in 0..<n {
