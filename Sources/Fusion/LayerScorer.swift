@@ -141,10 +141,10 @@ public struct LayerScorer: Sendable {
     /// division (runs are short; longer ones compute it).
     private static let inverseSquareRoots: [Float] = (0..<64).map { $0 == 0 ? 0 : 1 / Float($0).squareRoot() }
 
-    /// Bytes ahead of the scan that the tf_q = 1 loop asks the cache for: one 4 KiB page, so the
-    /// next page's address translation and first lines are under way before the loop needs them
-    /// (the hardware prefetchers stop at page boundaries). Chosen by `TesseraBench index`
-    /// over 0, 1, 2, 4 and 8 KiB (Bench/RESULTS.md, Index).
+    /// Bytes ahead of the scan that the tf_q = 1 loop asks the cache for: one 4 KiB page, so
+    /// the next page's address translation and first lines can be under way before the loop
+    /// needs them (hardware prefetchers commonly stop at page boundaries; not measured here).
+    /// Chosen by `TesseraBench index` over 0, 1, 2, 4 and 8 KiB (Bench/RESULTS.md, Index).
     static let prefetchDistance = 4096
 
     /// The hot loop: one block of a word's postings against the query assignments rows lo..<hi
@@ -159,14 +159,10 @@ public struct LayerScorer: Sendable {
                           pending: UnsafeMutablePointer<PendingVote>) {
         let n = list.count
         guard n > 0, let base = list.bytes.baseAddress else { return }
-        let stride = list.stride, sw = signatureWords, tfq = hi - lo
+        let sw = signatureWords, tfq = hi - lo
         let he = options.hammingEmbedding, burst = options.burstiness
-        @inline(__always) func image(_ p: Int) -> UInt32 {
-            UInt32(bigEndian: base.loadUnaligned(fromByteOffset: p * stride, as: UInt32.self))
-        }
-        @inline(__always) func sig(_ p: Int, _ j: Int) -> UInt64 {
-            UInt64(littleEndian: base.loadUnaligned(fromByteOffset: p * stride + 4 + 8 * j, as: UInt64.self))
-        }
+        @inline(__always) func image(_ p: Int) -> UInt32 { list.image(at: p) }
+        @inline(__always) func sig(_ p: Int, _ j: Int) -> UInt64 { list.signatureWord(at: p, j) }
         /// Σ over query rows lo..<hi of the HE weight w(d) of posting p (eq. 5–6).
         @inline(__always) func votes(_ p: Int) -> Float {
             if sw == 2 {
@@ -197,8 +193,8 @@ public struct LayerScorer: Sendable {
             }
             return v
         }
-        let sink = VoteSink(base: base, postings: n, stride: stride, scale: scale, burstiness: burst,
-                            inverseSquareRoots: rsqrt, inverseNorms: inv, acc: acc)
+        let sink = VoteSink(list: list, scale: scale, burstiness: burst, inverseSquareRoots: rsqrt,
+                            inverseNorms: inv, acc: acc)
         // Votes wait in `pending` and are added in batches (see `VoteSink`).
         var queued = 0
         @inline(__always) func vote(_ p: Int, _ v: Float) {
@@ -231,8 +227,9 @@ public struct LayerScorer: Sendable {
         // often, and without HE every posting votes: those take one run per step (the per-vote
         // path measured 14% slower there: Bench/RESULTS.md, Index).
         if he && sw == 2 && tfq == 1 {
-            // Fixed offsets (stride 20) keep the loop free of multiplies; the rare votes are
-            // queued and added in batches, out of line (`VoteSink`).
+            // Fixed offsets (stride 20, `PostingLayout`) keep the loop free of multiplies, which
+            // `sig`'s stride read from the list costs; the rare votes are queued and added in
+            // batches, out of line (`VoteSink`).
             let q0 = qs[2 * lo], q1 = qs[2 * lo + 1], limit = passLimit
             @inline(__always) func distance(_ p: Int) -> Int {
                 popcount128(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 20 * p + 4, as: UInt64.self)) ^ q0,
@@ -273,33 +270,28 @@ private struct PendingVote {
 /// for a voting posting of image I, tf_I found from the posting's neighbours (its run).
 ///
 /// The scan queues votes and hands them over in batches of up to `batch`, out of line. The
-/// loads of acc[I] and 1/‖I‖ land at random image ids; at 1M images those arrays (8 MB) miss
-/// the cache. A batch first asks the cache for every vote's two lines, then adds, so the
-/// misses overlap instead of each stalling the scan (measured in Bench/RESULTS.md, Index).
+/// loads of acc[I] and 1/‖I‖ land at random image ids; at 1M images those arrays are 8 MB,
+/// four times the L2 cache, and the scan's stream of postings passes through L3 meanwhile.
+/// A batch first asks the cache for every vote's two lines, then adds, so that their misses
+/// can overlap (the gain is measured in Bench/RESULTS.md, Index; the misses themselves are not).
 /// Out of line, the adds also leave the scan loop its registers.
 private struct VoteSink {
     /// Votes per batch (16 bytes each: a batch stays in L1).
     static let batch = 256
 
-    /// The block: its first byte, its posting count and stride.
-    let base: UnsafeRawPointer
-    let postings: Int
-    let stride: Int
+    /// The block being scanned.
+    let list: PostingList
     let scale: Float
     let burstiness: Bool
     let inverseSquareRoots: UnsafeBufferPointer<Float>
     let inverseNorms: UnsafeBufferPointer<Float>
     let acc: UnsafeMutableBufferPointer<Float>
 
-    @inline(__always) private func image(_ p: Int) -> UInt32 {
-        UInt32(bigEndian: base.loadUnaligned(fromByteOffset: p * stride, as: UInt32.self))
-    }
-
     /// Adds the first `n` queued votes: prefetches their acc[I] and 1/‖I‖, then adds.
     @inline(never) func add(_ votes: UnsafeMutablePointer<PendingVote>, _ n: Int) {
         guard let scores = acc.baseAddress, let norms = inverseNorms.baseAddress else { return }
         for k in 0..<n {
-            let id = Int(image(votes[k].position))
+            let id = Int(list.image(at: votes[k].position))
             tessera_prefetch(scores + id)
             tessera_prefetch(norms + id)
         }
@@ -308,14 +300,14 @@ private struct VoteSink {
 
     /// Adds the vote v of posting p (v = 0 adds nothing).
     @inline(__always) private func add(_ p: Int, _ v: Float) {
-        let img = image(p)
+        let img = list.image(at: p)
         let id = Int(img)
         guard id < acc.count else { return }
         var factor: Float = 1
         if burstiness {
             var s = p, e = p + 1
-            while s > 0 && image(s - 1) == img { s -= 1 }
-            while e < postings && image(e) == img { e += 1 }
+            while s > 0 && list.image(at: s - 1) == img { s -= 1 }
+            while e < list.count && list.image(at: e) == img { e += 1 }
             let run = e - s
             factor = run < inverseSquareRoots.count ? inverseSquareRoots[run] : 1 / Float(run).squareRoot()
         }

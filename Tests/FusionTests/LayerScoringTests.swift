@@ -212,6 +212,32 @@ final class LayerScoringTests: XCTestCase {
         XCTAssertEqual(Double(bow[6]), 2.0.squareRoot(), accuracy: 1e-6)
     }
 
+    func testMoreVotesThanOneBatch() throws {
+        // 700 images with runs of 1–3 postings on one word, about 1,200 voting postings: the
+        // tf_q = 1 loop hands its votes over in several batches, within a block and at its end
+        // (the list lent whole, then in blocks of 50 images). Each image's score must equal
+        // eq. 8 computed directly: Σ w(d) over its voting postings / √tf_I / (‖q‖ · ‖I‖).
+        var l = MemoryLists(signatureWords: 2)
+        var distances = [[Int]]()
+        for i in 0..<700 {
+            let d = (0..<(i % 3 + 1)).map { j in (7 * i + 13 * j) % 60 }
+            distances.append(d)
+            l.add(layer: 0, image: ImageID(i), features: d.map { (0, bits($0)) })
+        }
+        XCTAssertGreaterThan(distances.joined().filter { $0 < 52 }.count, 2 * 256)
+        let norms = (0..<700).map { Float(1 + $0 % 5) }
+        let q = quantized([[(0, bits(0))]])
+        for perBlock in [Int.max, 50] {
+            l.imagesPerBlock = perBlock
+            let s = try scoreLayer(query: q, lists: l, layer: 0, idf: [1], imageNorms: norms)
+            for (i, d) in distances.enumerated() {
+                let votes = d.filter { $0 < 52 }.reduce(0.0) { $0 + exp(-Double($1 * $1) / 900) }
+                XCTAssertEqual(Double(s[i]), votes / Double(d.count).squareRoot() / Double(norms[i]), accuracy: 1e-6,
+                               "image \(i), \(perBlock) per block")
+            }
+        }
+    }
+
     func testPopcount128() {
         var rng = SeededGenerator(seed: 11)
         for _ in 0..<1000 {
