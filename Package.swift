@@ -36,14 +36,14 @@ let package = Package(
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb",
                        providers: [.apt(["liblmdb-dev"])]),
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
-        .target(name: "CPrefetch"),
+        .target(name: "CPostingScan"),
 
         // MARK: Implementation
         .target(name: "TesseraCore", swiftSettings: optimize),
         .target(name: "Patches", dependencies: ["TesseraCore", "CJPEG", "COpenBLAS"], swiftSettings: optimize),
         .target(name: "Quantizer", dependencies: ["TesseraCore", "COpenBLAS"], swiftSettings: optimize),
         .target(name: "Index", dependencies: ["TesseraCore", "CLMDB"], exclude: ["LAYOUT.md"], swiftSettings: optimize),
-        .target(name: "Fusion", dependencies: ["TesseraCore", "COpenBLAS", "CPrefetch"], swiftSettings: optimize),
+        .target(name: "Fusion", dependencies: ["TesseraCore", "COpenBLAS", "CPostingScan"], swiftSettings: optimize),
         .target(name: "Evaluation", dependencies: ["TesseraCore"], swiftSettings: optimize),
         .target(name: "TesseraEngine",
                 dependencies: ["TesseraCore", "Patches", "Quantizer", "Index", "Fusion", "Evaluation"],

@@ -264,11 +264,14 @@ func runIndexBench(_ args: [String]) throws {
     let scorers = try queries.map { q in try (0..<o.layers).map { try LayerScorer(query: q.layer($0), idf: unitIDF) } }
     let unitNorms = inverseNorms([Float](repeating: 1, count: bound))
     var scores = [Float](repeating: 0, count: bound)
-    func scorer<L: InvertedListsReader>(_ lists: L) -> ScanRun {
+    /// The scorers with the portable Hamming kernel, to compare with the CPU's best in the same run.
+    let scalarScorers = scorers.map { $0.map { s -> LayerScorer in var s = s; s.hammingKernel = .scalar; return s } }
+    func scorer<L: InvertedListsReader>(_ lists: L, kernel: HammingKernel = .best) -> ScanRun {
         { q in
             for k in scores.indices { scores[k] = 0 }
             return try (0..<o.layers).reduce(0) { n, l in
-                try n + scorers[q.index][l].accumulate(lists: lists, layer: l, inverseNorms: unitNorms, into: &scores).postings
+                let scorer = kernel == .scalar ? scalarScorers[q.index][l] : scorers[q.index][l]
+                return try n + scorer.accumulate(lists: lists, layer: l, inverseNorms: unitNorms, into: &scores).postings
             }
         }
     }
@@ -313,18 +316,22 @@ func runIndexBench(_ args: [String]) throws {
     let bandwidth = BandwidthProbe()
     let times = try store.withSnapshot { s -> [[Double]] in
         methods.append(("LMDB, 1 thread", 1, scorer(s)))
+        if HammingKernel.best != .scalar {
+            methods.append(("LMDB, 1 thread, portable C kernel (not \(HammingKernel.best))", 1, scorer(s, kernel: .scalar)))
+        }
         // The cost of finding and lending the blocks alone (no posting read): what LMDB adds.
         methods.append(("LMDB block lookup only (no scan)", nil, { q in
             var total = 0
-            for l in 0..<o.layers {
-                for word in q.words[l] { try s.forEachPostingBlock(layer: l, word: word) { total += $0.count } }
-            }
+            for l in 0..<o.layers { try s.forEachPostingBlock(layer: l, words: q.words[l]) { _, block, _ in total += block.count } }
             return total
         }))
         methods.append(("LMDB, \(threads) threads (one snapshot each)", threads,
                         parallel { _, body in try store.withSnapshot { try body($0) } }))
         if let memory {
             methods.append(("in memory (`MemoryInvertedLists`), 1 thread", 1, scorer(memory)))
+            if HammingKernel.best != .scalar {
+                methods.append(("in memory, 1 thread, portable C kernel", 1, scorer(memory, kernel: .scalar)))
+            }
             methods.append(("in memory, \(threads) threads", threads, parallel { _, body in try body(memory) }))
             // Reading and comparing alone (no votes, no prefetch), over the same postings: what
             // the votes and the prefetch change.

@@ -1,4 +1,4 @@
-import CPrefetch
+import CPostingScan
 import TesseraCore
 
 /// Counters of one scan, for benchmarks and index statistics.
@@ -44,6 +44,17 @@ public struct LayerScorer: Sendable {
     /// ‖q‖ of this layer (see `imageNorm`).
     public let queryNorm: Float
     public let options: ScoringOptions
+    /// The machine code of the Hamming filter in the common case (HE, 128 bits, tf_q = 1):
+    /// the fastest this CPU runs, unless a benchmark or a test picks another to compare (one
+    /// this CPU runs: `HammingKernel.isSupported`; setting another traps).
+    public var hammingKernel: HammingKernel {
+        get { kernel }
+        set {
+            precondition(newValue.isSupported, "this CPU does not run the \(newValue) Hamming kernel")
+            kernel = newValue
+        }
+    }
+    private var kernel = HammingKernel.best
 
     /// Prepares `query` (any k) for scoring with the layer's IDF table.
     public init(query: QuantizedLayer, idf: [Float], options: ScoringOptions = ScoringOptions()) throws {
@@ -102,25 +113,26 @@ public struct LayerScorer: Sendable {
         guard queryNorm > 0 else { return stats }
         let bound = min(scores.count, inverseNorms.count)
         let inverseQueryNorm = 1 / queryNorm
-        let pending = UnsafeMutablePointer<PendingVote>.allocate(capacity: VoteSink.batch)
-        defer { pending.deallocate() }
         try scores.withUnsafeMutableBufferPointer { out in
             let acc = UnsafeMutableBufferPointer(rebasing: out[0..<bound])
             try inverseNorms.withUnsafeBufferPointer { inv in
                 try signatures.withUnsafeBufferPointer { qs in
                     try table.withUnsafeBufferPointer { tab in
                         try LayerScorer.inverseSquareRoots.withUnsafeBufferPointer { rsqrt in
-                            for g in words.indices {
+                            let queue = VoteQueue(table: tab, burstiness: options.burstiness, inverseSquareRoots: rsqrt,
+                                                  inverseNorms: inv, acc: acc)
+                            defer { queue.flush() }
+                            // All words in one walk, so the reader can name the next block for the
+                            // prefetch (`InvertedListsReader.forEachPostingBlock(layer:words:_:)`).
+                            try lists.forEachPostingBlock(layer: layer, words: words) { g, block, next in
                                 let lo = groupStart[g], hi = groupStart[g + 1]
                                 // The factors of eq. 8 that are constant over the list: idf², 1/‖q‖, 1/√tf_q.
                                 var scale = idfSquared[g] * inverseQueryNorm
                                 if options.burstiness { scale /= Float(hi - lo).squareRoot() }
-                                try lists.forEachPostingBlock(layer: layer, word: words[g]) { block in
-                                    stats.postings += block.count
-                                    stats.pairs += (hi - lo) * block.count
-                                    scanList(block, queries: qs, lo: lo, hi: hi, scale: scale, table: tab,
-                                             inverseSquareRoots: rsqrt, inverseNorms: inv, acc: acc, pending: pending)
-                                }
+                                stats.postings += block.count
+                                stats.pairs += (hi - lo) * block.count
+                                scanList(block, next: next, queries: qs, lo: lo, hi: hi, scale: scale, table: tab,
+                                         inverseSquareRoots: rsqrt, inverseNorms: inv, acc: acc, queue: queue)
                             }
                         }
                     }
@@ -141,22 +153,18 @@ public struct LayerScorer: Sendable {
     /// division (runs are short; longer ones compute it).
     private static let inverseSquareRoots: [Float] = (0..<64).map { $0 == 0 ? 0 : 1 / Float($0).squareRoot() }
 
-    /// Bytes ahead of the scan that the tf_q = 1 loop asks the cache for: one 4 KiB page, so
-    /// the next page's address translation and first lines can be under way before the loop
-    /// needs them (hardware prefetchers commonly stop at page boundaries; not measured here).
-    /// Chosen by `TesseraBench index` over 0, 1, 2, 4 and 8 KiB (Bench/RESULTS.md, Index).
-    static let prefetchDistance = 4096
-
     /// The hot loop: one block of a word's postings against the query assignments rows lo..<hi
     /// (an image's run never spans two blocks, so tf_I(w) is a run length within the block).
     /// acc[I] += scale · vote · (1/√tf_I) · (1/‖I‖) per voting posting of image I (tf_q = 1), or
     /// per run of I with the run's votes summed (otherwise), with a table load in place of the
-    /// square root and the divisions of eq. 8.
+    /// square root and the divisions of eq. 8. `next` is the block scanned after this one, if
+    /// known: the filter's prefetch runs on into it.
     @inline(__always)
-    private func scanList(_ list: PostingList, queries qs: UnsafeBufferPointer<UInt64>, lo: Int, hi: Int, scale: Float,
+    private func scanList(_ list: PostingList, next: UnsafeRawPointer?, queries qs: UnsafeBufferPointer<UInt64>,
+                          lo: Int, hi: Int, scale: Float,
                           table tab: UnsafeBufferPointer<Float>, inverseSquareRoots rsqrt: UnsafeBufferPointer<Float>,
                           inverseNorms inv: UnsafeBufferPointer<Float>, acc: UnsafeMutableBufferPointer<Float>,
-                          pending: UnsafeMutablePointer<PendingVote>) {
+                          queue: VoteQueue) {
         let n = list.count
         guard n > 0, let base = list.bytes.baseAddress else { return }
         let sw = signatureWords, tfq = hi - lo
@@ -193,16 +201,6 @@ public struct LayerScorer: Sendable {
             }
             return v
         }
-        let sink = VoteSink(list: list, scale: scale, burstiness: burst, inverseSquareRoots: rsqrt,
-                            inverseNorms: inv, acc: acc)
-        // Votes wait in `pending` and are added in batches (see `VoteSink`).
-        var queued = 0
-        @inline(__always) func vote(_ p: Int, _ v: Float) {
-            pending[queued] = PendingVote(position: p, vote: v)
-            queued += 1
-            if queued == VoteSink.batch { sink.add(pending, queued); queued = 0 }
-        }
-        defer { if queued > 0 { sink.add(pending, queued) } }
         // One run of image I per step: Σ votes over the run, then one add into acc[I].
         @inline(__always) func addRuns(_ votes: (Int) -> Float) {
             var i = 0
@@ -221,36 +219,24 @@ public struct LayerScorer: Sendable {
             }
         }
         // The common case, HE with 128 bits and tf_q = 1: a pair votes only when d < d_t, and
-        // most do not (unrelated signatures lie near bits/2 apart), so the loop reads signatures
-        // alone, four postings per branch, and takes the image id and its run only for a posting
-        // that votes. With several query rows on the word (tf_q > 1) a posting votes far more
-        // often, and without HE every posting votes: those take one run per step (the per-vote
-        // path measured 14% slower there: Bench/RESULTS.md, Index).
+        // most do not (unrelated signatures lie near bits/2 apart), so a C kernel reads the
+        // signatures alone and lists the postings under the threshold (`HammingKernel`); only
+        // those have their image id and run read, in batches, out of line (`VoteSink`). With
+        // several query rows on the word (tf_q > 1) a posting votes far more often, and without
+        // HE every posting votes: those take one run per step (a per-vote path measured 14%
+        // slower there: Bench/RESULTS.md, Index).
         if he && sw == 2 && tfq == 1 {
-            // Fixed offsets (stride 20, `PostingLayout`) keep the loop free of multiplies, which
-            // `sig`'s stride read from the list costs; the rare votes are queued and added in
-            // batches, out of line (`VoteSink`).
-            let q0 = qs[2 * lo], q1 = qs[2 * lo + 1], limit = passLimit
-            @inline(__always) func distance(_ p: Int) -> Int {
-                popcount128(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 20 * p + 4, as: UInt64.self)) ^ q0,
-                            UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 20 * p + 12, as: UInt64.self)) ^ q1)
-            }
+            var block = tessera_posting_block(postings: base.assumingMemoryBound(to: UInt8.self), count: n,
+                                              next: next?.assumingMemoryBound(to: UInt8.self))
+            let q0 = qs[2 * lo], q1 = qs[2 * lo + 1], limit = Int32(passLimit)
+            // As many postings at a time as the queue has room for hits (at least
+            // `capacity − batch`: the queue adds its votes once a batch has gathered).
             var p = 0
-            while p + 4 <= n {
-                tessera_prefetch(base + 20 * p + LayerScorer.prefetchDistance)
-                let d0 = distance(p), d1 = distance(p + 1), d2 = distance(p + 2), d3 = distance(p + 3)
-                if min(min(d0, d1), min(d2, d3)) < limit {
-                    if d0 < limit { vote(p, tab[d0]) }
-                    if d1 < limit { vote(p + 1, tab[d1]) }
-                    if d2 < limit { vote(p + 2, tab[d2]) }
-                    if d3 < limit { vote(p + 3, tab[d3]) }
-                }
-                p += 4
-            }
             while p < n {
-                let d = distance(p)
-                if d < limit { vote(p, tab[d]) }
-                p += 1
+                let m = min(n - p, VoteQueue.capacity - queue.count)
+                let found = tessera_hamming128_filter(kernel.c, &block, p, m, q0, q1, limit, queue.free)
+                queue.appended(found, scale: scale)
+                p += m
             }
         } else if he {
             addRuns(votes)
@@ -260,58 +246,83 @@ public struct LayerScorer: Sendable {
     }
 }
 
-/// A vote waiting to be added: the posting's position in its block and its weight.
-private struct PendingVote {
-    var position: Int
-    var vote: Float
-}
-
-/// Where `LayerScorer` sends the votes of one block: acc[I] += v · scale · (1/√tf_I) · (1/‖I‖)
-/// for a voting posting of image I, tf_I found from the posting's neighbours (its run).
+/// The votes of the common case (HE, 128 bits, tf_q = 1) on their way into the scores: the
+/// Hamming filter (`HammingKernel`) writes its hits here, and the queue adds
+/// acc[I] += w(d) · scale · (1/√tf_I) · (1/‖I‖) for each, in batches, out of line.
 ///
-/// The scan queues votes and hands them over in batches of up to `batch`, out of line. The
-/// loads of acc[I] and 1/‖I‖ land at random image ids; at 1M images those arrays are 8 MB,
-/// four times the L2 cache, and the scan's stream of postings passes through L3 meanwhile.
-/// A batch first asks the cache for every vote's two lines, then adds, so that their misses
-/// can overlap (the gain is measured in Bench/RESULTS.md, Index; the misses themselves are not).
-/// Out of line, the adds also leave the scan loop its registers.
-private struct VoteSink {
-    /// Votes per batch (16 bytes each: a batch stays in L1).
+/// The loads of acc[I] and 1/‖I‖ land at random image ids; at 1M images those arrays are
+/// 8 MB, four times the L2 cache, and the scan's stream of postings passes through L3
+/// meanwhile. A batch first asks the cache for every vote's two lines, then adds, so that
+/// their misses can overlap (the gain is measured in Bench/RESULTS.md, Index; the misses
+/// themselves are not). The filter gives each hit its image and run, so a batch spans blocks
+/// and words, each hit with its list's scale.
+private final class VoteQueue {
+    /// Hits the queue holds at most.
+    static let capacity = 2048
+    /// Hits gathered before they are added: the filter always has `capacity − batch` free.
     static let batch = 256
 
-    /// The block being scanned.
-    let list: PostingList
-    let scale: Float
+    private let images = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
+    private let runs = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
+    private let distances = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+    private let scales = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+    /// Hits waiting.
+    private(set) var count = 0
+
+    /// The HE weight w(d) (eq. 6).
+    let table: UnsafeBufferPointer<Float>
     let burstiness: Bool
     let inverseSquareRoots: UnsafeBufferPointer<Float>
     let inverseNorms: UnsafeBufferPointer<Float>
     let acc: UnsafeMutableBufferPointer<Float>
 
-    /// Adds the first `n` queued votes: prefetches their acc[I] and 1/‖I‖, then adds.
-    @inline(never) func add(_ votes: UnsafeMutablePointer<PendingVote>, _ n: Int) {
-        guard let scores = acc.baseAddress, let norms = inverseNorms.baseAddress else { return }
-        for k in 0..<n {
-            let id = Int(list.image(at: votes[k].position))
-            tessera_prefetch(scores + id)
-            tessera_prefetch(norms + id)
-        }
-        for k in 0..<n { add(votes[k].position, votes[k].vote) }
+    init(table: UnsafeBufferPointer<Float>, burstiness: Bool, inverseSquareRoots: UnsafeBufferPointer<Float>,
+         inverseNorms: UnsafeBufferPointer<Float>, acc: UnsafeMutableBufferPointer<Float>) {
+        self.table = table
+        self.burstiness = burstiness
+        self.inverseSquareRoots = inverseSquareRoots
+        self.inverseNorms = inverseNorms
+        self.acc = acc
     }
 
-    /// Adds the vote v of posting p (v = 0 adds nothing).
-    @inline(__always) private func add(_ p: Int, _ v: Float) {
-        let img = list.image(at: p)
-        let id = Int(img)
-        guard id < acc.count else { return }
-        var factor: Float = 1
-        if burstiness {
-            var s = p, e = p + 1
-            while s > 0 && list.image(at: s - 1) == img { s -= 1 }
-            while e < list.count && list.image(at: e) == img { e += 1 }
-            let run = e - s
-            factor = run < inverseSquareRoots.count ? inverseSquareRoots[run] : 1 / Float(run).squareRoot()
+    deinit {
+        images.deallocate()
+        runs.deallocate()
+        distances.deallocate()
+        scales.deallocate()
+    }
+
+    /// Room for `capacity − count` more hits, for the filter.
+    var free: tessera_filter_hits {
+        tessera_filter_hits(images: images + count, runs: runs + count, distances: distances + count)
+    }
+
+    /// Takes the `n` hits the filter wrote into `free`, all from a list of this `scale`, and adds
+    /// the batch once it is full.
+    @inline(__always) func appended(_ n: Int, scale: Float) {
+        for k in count..<(count + n) { scales[k] = scale }
+        count += n
+        if count >= VoteQueue.batch { flush() }
+    }
+
+    /// Adds every waiting vote: prefetches their acc[I] and 1/‖I‖, then adds.
+    @inline(never) func flush() {
+        guard count > 0, let scores = acc.baseAddress, let norms = inverseNorms.baseAddress else { return }
+        for k in 0..<count {
+            tessera_prefetch(scores + Int(images[k]))
+            tessera_prefetch(norms + Int(images[k]))
         }
-        acc[id] += v * scale * factor * inverseNorms[id]
+        for k in 0..<count {
+            let id = Int(images[k])
+            guard id < acc.count else { continue }
+            var factor: Float = 1
+            if burstiness {
+                let run = Int(runs[k])
+                factor = run < inverseSquareRoots.count ? inverseSquareRoots[run] : 1 / Float(run).squareRoot()
+            }
+            acc[id] += table[Int(distances[k])] * scales[k] * factor * inverseNorms[id]
+        }
+        count = 0
     }
 }
 

@@ -8,20 +8,17 @@ import TesseraCore
 /// `forEachPostingBlock` is the `InvertedListsReader` view scoring uses: a word's
 /// sealed blocks are lent in place (zero copy; each is one contiguous LMDB value),
 /// then its tail: in place when it fits on one LMDB page, else gathered into a
-/// buffer the snapshot reuses (the tail is under `postingBlockBytes`).
+/// buffer of the call. Over many words it finds each block one block ahead, so a
+/// scan can prefetch the next block while it reads the current one.
 public final class IndexSnapshot: InvertedListsReader {
     private let txn: LMDBTransaction
     private let store: IndexStore
     private var open = true
-    private var scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
-    private var scratchInUse = false
 
     init(txn: LMDBTransaction, store: IndexStore) {
         self.txn = txn
         self.store = store
     }
-
-    deinit { scratch.deallocate() }
 
     func close() { open = false }
 
@@ -80,8 +77,21 @@ public final class IndexSnapshot: InvertedListsReader {
     public func postingCount(layer: Int, word: UInt32) throws -> Int {
         try check(layer: layer)
         var inBlocks = 0
-        try forEachBlock(layer: layer, word: word) { inBlocks += $0.count }
+        try forEachBlock(layer: layer, word: word) { inBlocks += $0 }
         return try inBlocks / store.meta.postingStride + tailCount(layer: layer, word: word)
+    }
+
+    /// The byte sizes of `word`'s sealed blocks (values of `blk.<layer>`), by increasing image id.
+    private func forEachBlock(layer: Int, word: UInt32, _ body: (Int) throws -> Void) throws {
+        try txn.withCursor(store.dbs.blocks[layer]) { cursor in
+            try IndexDatabases.withBlockKey(word: word, firstImage: 0) { probe in
+                var entry = try cursor.get(.setRange, key: probe)
+                while let e = entry, e.key.count == 8, readBigEndianUInt32(e.key) == word {
+                    try body(e.value.count)
+                    entry = try cursor.get(.next)
+                }
+            }
+        }
     }
 
     private func tailCount(layer: Int, word: UInt32) throws -> Int {
@@ -95,61 +105,80 @@ public final class IndexSnapshot: InvertedListsReader {
     /// Lends `word`'s postings in `layer` block by block, in order: every sealed block in place,
     /// then the tail. All postings of one image lie in one block.
     public func forEachPostingBlock(layer: Int, word: UInt32, _ body: (PostingList) throws -> Void) throws {
-        try check(layer: layer)
-        let sw = signatureWords
-        try forEachBlock(layer: layer, word: word) { try body(PostingList(bytes: $0, signatureWords: sw)) }
-        try withTail(layer: layer, word: word, body)
+        try forEachPostingBlock(layer: layer, words: [word]) { _, block, _ in try body(block) }
     }
 
-    /// The sealed blocks of `word`, by increasing image id (values of `blk.<layer>`, lent in place).
-    private func forEachBlock(layer: Int, word: UInt32, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        try txn.withCursor(store.dbs.blocks[layer]) { cursor in
-            try IndexDatabases.withBlockKey(word: word, firstImage: 0) { probe in
-                var entry = try cursor.get(.setRange, key: probe)
-                while let e = entry, e.key.count == 8, readBigEndianUInt32(e.key) == word {
-                    guard e.value.count % store.meta.postingStride == 0 else {
-                        throw IndexError.corrupt("block of word \(word) in layer \(layer): \(e.value.count) bytes")
+    /// The blocks of every word of `words` in turn (each word's sealed blocks, then its tail).
+    /// All of them are found first, so that each block is lent with the next one's start as
+    /// `next`, and the scan that follows is not interrupted by LMDB's B-tree descents.
+    public func forEachPostingBlock(layer: Int, words: [UInt32],
+                                    _ body: (Int, PostingList, UnsafeRawPointer?) throws -> Void) throws {
+        try check(layer: layer)
+        var found: [(word: Int, bytes: UnsafeRawBufferPointer)] = []
+        var gathered: [UnsafeMutableRawBufferPointer] = []
+        defer { gathered.forEach { $0.deallocate() } }
+        try txn.withCursor(store.dbs.blocks[layer]) { blocks in
+            try txn.withCursor(store.dbs.inverted[layer]) { tails in
+                for (k, word) in words.enumerated() {
+                    var entry = try IndexDatabases.withBlockKey(word: word, firstImage: 0) { try blocks.get(.setRange, key: $0) }
+                    while let e = entry, e.key.count == 8, readBigEndianUInt32(e.key) == word {
+                        guard e.value.count % store.meta.postingStride == 0 else {
+                            throw IndexError.corrupt("block of word \(word) in layer \(layer): \(e.value.count) bytes")
+                        }
+                        found.append((k, e.value))
+                        entry = try blocks.get(.next)
                     }
-                    try body(e.value)
-                    entry = try cursor.get(.next)
+                    try tail(tails, layer: layer, word: word, gathered: &gathered) { found.append((k, $0)) }
                 }
             }
         }
+        // Values stay valid until the read transaction ends, after the cursors close.
+        let sw = signatureWords
+        for (i, piece) in found.enumerated() {
+            try body(piece.word, PostingList(bytes: piece.bytes, signatureWords: sw),
+                     i + 1 < found.count ? found[i + 1].bytes.baseAddress : nil)
+        }
     }
 
-    /// Lends the tail of `word` (its unsealed postings, `inv.<layer>`) as one buffer, unless it is
-    /// empty: in place when it fits on one LMDB page, else gathered page by page into a buffer
-    /// the snapshot reuses. Gathering measured faster than scanning the scattered pages in
-    /// place (Bench/RESULTS.md), and the tail is bounded by `postingBlockBytes`.
-    private func withTail(layer: Int, word: UInt32, _ body: (PostingList) throws -> Void) throws {
-        let sw = signatureWords, stride = store.meta.postingStride
-        try txn.withCursor(store.dbs.inverted[layer]) { cursor in
-            try withUnsafeBytes(of: word.bigEndian) { key in
-                guard let first = try cursor.get(.setKey, key: key) else { return }
-                let total = try cursor.duplicateCount() * stride
-                guard let chunk = try cursor.get(.multiple, value: first.value) else {
-                    throw IndexError.corrupt("word \(word) of layer \(layer): no postings page")
-                }
-                if chunk.value.count == total {
-                    return try body(PostingList(bytes: chunk.value, signatureWords: sw))
-                }
-                // Several pages: gather them into the reusable buffer (a fresh one when nested).
-                let nested = scratchInUse
-                var buffer = scratch
-                if nested || buffer.count < total {
-                    let fresh = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, nested ? 0 : 2 * buffer.count),
-                                                                       alignment: 16)
-                    if !nested { scratch.deallocate(); scratch = fresh }
-                    buffer = fresh
-                }
-                defer { if nested { buffer.deallocate() } else { scratchInUse = false } }
-                if !nested { scratchInUse = true }
-                let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<total])
-                guard try cursor.copyDuplicates(from: chunk, into: target) == total else {
-                    throw IndexError.corrupt("word \(word) of layer \(layer): posting pages do not hold the \(total) bytes counted")
-                }
-                try body(PostingList(bytes: UnsafeRawBufferPointer(target), signatureWords: sw))
+    /// Calls `piece` with the tail of `word` (its unsealed postings, `inv.<layer>`; nothing when
+    /// it is empty): its LMDB pages in place, one by one, unless an image's run crosses from one
+    /// page to the next; then once, with the pages gathered into a buffer appended to `gathered`.
+    private func tail(_ cursor: LMDBCursor, layer: Int, word: UInt32, gathered: inout [UnsafeMutableRawBufferPointer],
+                      _ piece: (UnsafeRawBufferPointer) -> Void) throws {
+        let stride = store.meta.postingStride
+        try withUnsafeBytes(of: word.bigEndian) { key in
+            guard let first = try cursor.get(.setKey, key: key) else { return }
+            let total = try cursor.duplicateCount() * stride
+            guard let firstPage = try cursor.get(.multiple, value: first.value) else {
+                throw IndexError.corrupt("word \(word) of layer \(layer): no postings page")
             }
+            var pages: [UnsafeRawBufferPointer] = []
+            var bytes = 0, split = false
+            var page: LMDBEntry? = firstPage
+            while let p = page {
+                guard p.value.count >= stride, p.value.count % stride == 0 else {
+                    throw IndexError.corrupt("word \(word) of layer \(layer): a postings page of \(p.value.count) bytes")
+                }
+                if let last = pages.last,
+                   readBigEndianUInt32(UnsafeRawBufferPointer(rebasing: last[(last.count - stride)...])) == readBigEndianUInt32(p.value) {
+                    split = true
+                }
+                pages.append(p.value)
+                bytes += p.value.count
+                page = try cursor.get(.nextMultiple)
+            }
+            guard bytes == total else {
+                throw IndexError.corrupt("word \(word) of layer \(layer): posting pages hold \(bytes) bytes, \(total) counted")
+            }
+            guard split else { return pages.forEach(piece) }
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 16)
+            gathered.append(buffer)
+            var filled = 0
+            for p in pages {
+                UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<(filled + p.count)]).copyMemory(from: p)
+                filled += p.count
+            }
+            piece(UnsafeRawBufferPointer(buffer))
         }
     }
 

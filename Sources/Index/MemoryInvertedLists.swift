@@ -77,11 +77,28 @@ public final class MemoryInvertedLists: InvertedListsReader {
 
     /// Lends the word's list as one block.
     public func forEachPostingBlock(layer: Int, word: UInt32, _ body: (PostingList) throws -> Void) throws {
+        try check(layer: layer)
+        guard let list = lists[layer][word] else { return }
+        try list.withUnsafeBytes { try body(PostingList(bytes: $0, signatureWords: signatureWords)) }
+    }
+
+    private func check(layer: Int) throws {
         guard (0..<layerCount).contains(layer) else {
             throw IndexError.invalidInput("layer \(layer) (the lists have \(layerCount))")
         }
-        guard let list = lists[layer][word] else { return }
-        try list.withUnsafeBytes { try body(PostingList(bytes: $0, signatureWords: signatureWords)) }
+    }
+
+    /// Every word's list is one block, so `next` is the next word's list.
+    public func forEachPostingBlock(layer: Int, words: [UInt32],
+                                    _ body: (Int, PostingList, UnsafeRawPointer?) throws -> Void) throws {
+        try check(layer: layer)
+        let found = words.indices.compactMap { k in lists[layer][words[k]].flatMap { $0.isEmpty ? nil : (k, $0) } }
+        for (i, (k, list)) in found.enumerated() {
+            let next = i + 1 < found.count ? found[i + 1].1 : []
+            try next.withUnsafeBytes { ahead in
+                try list.withUnsafeBytes { try body(k, PostingList(bytes: $0, signatureWords: signatureWords), ahead.baseAddress) }
+            }
+        }
     }
 
     /// Merges sorted, repeat-free records `b` into the sorted, repeat-free list `a` (memcmp order), dropping repeats.

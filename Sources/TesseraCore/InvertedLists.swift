@@ -69,9 +69,24 @@ public protocol InvertedListsReader {
     /// when the word has no postings). All postings of one image lie in one block, so an
     /// image's run (its term frequency) is never split.
     func forEachPostingBlock(layer: Int, word: UInt32, _ body: (PostingList) throws -> Void) throws
+    /// Lends the postings of every word of `words` in turn, in the order given, block by block
+    /// as `forEachPostingBlock(layer:word:_:)` does for one word: `body(k, block, next)` for
+    /// each block of `words[k]`. `next` is the start of the block that will be lent after this
+    /// one, when the reader has found it already (nil otherwise, and after the last): a scan
+    /// may ask the cache for its first lines while it still reads this block.
+    func forEachPostingBlock(layer: Int, words: [UInt32],
+                             _ body: (Int, PostingList, UnsafeRawPointer?) throws -> Void) throws
 }
 
 extension InvertedListsReader {
+    /// One word at a time, `next` always nil: for readers that cannot look ahead.
+    public func forEachPostingBlock(layer: Int, words: [UInt32],
+                                    _ body: (Int, PostingList, UnsafeRawPointer?) throws -> Void) throws {
+        for (k, word) in words.enumerated() {
+            try forEachPostingBlock(layer: layer, word: word) { try body(k, $0, nil) }
+        }
+    }
+
     /// A copy of the postings of `word` in `layer`, its blocks concatenated.
     public func postingBytes(layer: Int, word: UInt32) throws -> [UInt8] {
         var out = [UInt8]()
