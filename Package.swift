@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "PatchesTests", dependencies: ["Patches", "TesseraCore"]),
         .testTarget(name: "QuantizerTests", dependencies: ["Quantizer", "TesseraCore"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "TesseraCore"]),
-        .testTarget(name: "FusionTests", dependencies: ["Fusion", "TesseraCore"]),
+        .testTarget(name: "FusionTests", dependencies: ["Fusion", "TesseraCore", "CPostingScan"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TesseraCore"]),
         .testTarget(name: "EngineTests", dependencies: ["TesseraEngine", "TesseraCore"]),
     ]

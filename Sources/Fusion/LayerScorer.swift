@@ -221,10 +221,10 @@ public struct LayerScorer: Sendable {
         // The common case, HE with 128 bits and tf_q = 1: a pair votes only when d < d_t, and
         // most do not (unrelated signatures lie near bits/2 apart), so a C kernel reads the
         // signatures alone and lists the postings under the threshold (`HammingKernel`); only
-        // those have their image id and run read, in batches, out of line (`VoteSink`). With
-        // several query rows on the word (tf_q > 1) a posting votes far more often, and without
-        // HE every posting votes: those take one run per step (a per-vote path measured 14%
-        // slower there: Bench/RESULTS.md, Index).
+        // those have their image id and run read, and their votes are added in batches
+        // (`VoteQueue`). With several query rows on the word (tf_q > 1) a posting votes far
+        // more often, and without HE every posting votes: those take one run per step (a
+        // per-vote path measured 14% slower there: Bench/RESULTS.md, Index).
         if he && sw == 2 && tfq == 1 {
             var block = tessera_posting_block(postings: base.assumingMemoryBound(to: UInt8.self), count: n,
                                               next: next?.assumingMemoryBound(to: UInt8.self))

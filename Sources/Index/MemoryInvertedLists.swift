@@ -94,9 +94,10 @@ public final class MemoryInvertedLists: InvertedListsReader {
         try check(layer: layer)
         let found = words.indices.compactMap { k in lists[layer][words[k]].flatMap { $0.isEmpty ? nil : (k, $0) } }
         for (i, (k, list)) in found.enumerated() {
-            let next = i + 1 < found.count ? found[i + 1].1 : []
-            try next.withUnsafeBytes { ahead in
-                try list.withUnsafeBytes { try body(k, PostingList(bytes: $0, signatureWords: signatureWords), ahead.baseAddress) }
+            try list.withUnsafeBytes { bytes in
+                let block = PostingList(bytes: bytes, signatureWords: signatureWords)
+                guard i + 1 < found.count else { return try body(k, block, nil) }
+                try found[i + 1].1.withUnsafeBytes { try body(k, block, $0.baseAddress) }
             }
         }
     }

@@ -143,9 +143,11 @@ final class LayerScoringTests: XCTestCase {
             return ws.map { ($0, bits(Int.random(in: 0...40, using: &rng))) }
         }
         let q = quantized(qf)
-        for perBlock in [Int.max, 1, 3] {
+        for perBlock in [Int.max, 1, 3] { for kernel in HammingKernel.allCases where kernel.isSupported {
             l.imagesPerBlock = perBlock
-            let s = try scoreLayer(query: q, lists: l, layer: 0, idf: idf, imageNorms: norms)
+            var scorer = try LayerScorer(query: q, idf: idf)
+            scorer.hammingKernel = kernel
+            let s = try scorer.score(lists: l, layer: 0, imageNorms: norms)
             var tfq: [UInt32: Int] = [:]
             for f in qf { for (w, _) in f { tfq[w, default: 0] += 1 } }
             let qn = imageNorm(q, idf: idf)
@@ -159,9 +161,10 @@ final class LayerScoringTests: XCTestCase {
                     raw += Double(idf[Int(w)] * idf[Int(w)]) * exp(-Double(d * d) / 900)
                         / Double(tfq[w]! * tfi[w]!).squareRoot()
                 } } }
-                XCTAssertEqual(Double(s[i]), raw / Double(qn * norms[i]), accuracy: 1e-5, "image \(i), \(perBlock) per block")
+                XCTAssertEqual(Double(s[i]), raw / Double(qn * norms[i]), accuracy: 1e-5,
+                               "image \(i), \(perBlock) per block, \(kernel) kernel")
             }
-        }
+        } }
     }
 
     func testLongRunsAndInverseNormEntryPoint() throws {
@@ -214,9 +217,10 @@ final class LayerScoringTests: XCTestCase {
 
     func testMoreVotesThanOneBatch() throws {
         // 700 images with runs of 1–3 postings on one word, about 1,200 voting postings: the
-        // tf_q = 1 loop hands its votes over in several batches, within a block and at its end
-        // (the list lent whole, then in blocks of 50 images). Each image's score must equal
-        // eq. 8 computed directly: Σ w(d) over its voting postings / √tf_I / (‖q‖ · ‖I‖).
+        // tf_q = 1 loop queues its votes and adds them in several batches, each spanning blocks
+        // when the list is lent in blocks of 50 images, and the rest at the end; with each
+        // kernel. Each image's score must equal eq. 8 computed directly: Σ w(d) over its voting
+        // postings / √tf_I / (‖q‖ · ‖I‖).
         var l = MemoryLists(signatureWords: 2)
         var distances = [[Int]]()
         for i in 0..<700 {
@@ -227,15 +231,17 @@ final class LayerScoringTests: XCTestCase {
         XCTAssertGreaterThan(distances.joined().filter { $0 < 52 }.count, 2 * 256)
         let norms = (0..<700).map { Float(1 + $0 % 5) }
         let q = quantized([[(0, bits(0))]])
-        for perBlock in [Int.max, 50] {
+        for perBlock in [Int.max, 50] { for kernel in HammingKernel.allCases where kernel.isSupported {
             l.imagesPerBlock = perBlock
-            let s = try scoreLayer(query: q, lists: l, layer: 0, idf: [1], imageNorms: norms)
+            var scorer = try LayerScorer(query: q, idf: [1])
+            scorer.hammingKernel = kernel
+            let s = try scorer.score(lists: l, layer: 0, imageNorms: norms)
             for (i, d) in distances.enumerated() {
                 let votes = d.filter { $0 < 52 }.reduce(0.0) { $0 + exp(-Double($1 * $1) / 900) }
                 XCTAssertEqual(Double(s[i]), votes / Double(d.count).squareRoot() / Double(norms[i]), accuracy: 1e-6,
-                               "image \(i), \(perBlock) per block")
+                               "image \(i), \(perBlock) per block, \(kernel) kernel")
             }
-        }
+        } }
     }
 
     func testPopcount128() {

@@ -194,8 +194,10 @@ final class BackendEquivalenceTests: XCTestCase {
                         XCTAssertGreaterThan(blocks, 10)
                         if w > 0 { XCTAssertGreaterThan(largest, 2 * blockBytes, "sealed blocks were never merged") }
                     case tailsOnly:
-                        // One tail over several pages, gathered; nested lending uses its own buffer.
-                        XCTAssertEqual(blocks, 1)
+                        // One tail over several pages: lent page by page in place, except where an
+                        // image's run crosses pages, as image 100's does on word 0: then gathered
+                        // whole. Nested lending uses its own buffer.
+                        if w == 0 { XCTAssertEqual(blocks, 1) } else { XCTAssertGreaterThanOrEqual(blocks, 1) }
                         try s.forEachPostingBlock(layer: 1, word: w) { outer in
                             let copy = Array(outer.bytes)
                             _ = try s.postingBytes(layer: 1, word: (w + 1) % 3)
@@ -207,5 +209,38 @@ final class BackendEquivalenceTests: XCTestCase {
                 }
             }
         }
+    }
+
+    func testWalkOverManyWordsNamesEachNextBlock() throws {
+        // Words in any order, one of them absent, over sealed blocks and tails: each word's blocks
+        // in turn, and each block lent with the start of the one lent after it (nil for the last).
+        let images = (0..<60).map { Synthetic.image($0, seed: 11) }
+        let store = try IndexStore.create(at: tempDir(), meta: Synthetic.meta())
+        for batch in Swift.stride(from: 0, to: images.count, by: 9) {
+            _ = try store.add(Array(images[batch..<min(batch + 9, images.count)]))
+        }
+        let mem = try memory(images.enumerated().map { (ImageID($0.offset), $0.element) })
+        let words: [UInt32] = [7, 2, 39, 1000, 0, 21]
+        /// `split`: whether some word comes in several blocks (LMDB's sealed blocks and tail).
+        func check(_ reader: some InvertedListsReader, split: Bool) throws {
+            for layer in 0..<3 {
+                var lent = [(word: Int, bytes: [UInt8], start: UnsafeRawPointer?, next: UnsafeRawPointer?)]()
+                try reader.forEachPostingBlock(layer: layer, words: words) { k, block, next in
+                    lent.append((k, Array(block.bytes), block.bytes.baseAddress, next))
+                }
+                XCTAssertEqual(lent.map(\.word), lent.map(\.word).sorted(), "words out of order")
+                for (k, word) in words.enumerated() {
+                    let mine = lent.filter { $0.word == k }
+                    XCTAssertEqual(Array(mine.map(\.bytes).joined()), try mem.postingBytes(layer: layer, word: word), "word \(word)")
+                    XCTAssertEqual(mine.isEmpty, word == 1000, "word \(word)")
+                }
+                if split { XCTAssertGreaterThan(lent.count, words.count - 1) } else { XCTAssertEqual(lent.count, words.count - 1) }
+                for (i, block) in lent.enumerated() {
+                    XCTAssertEqual(block.next, i + 1 < lent.count ? lent[i + 1].start : nil, "block \(i) of layer \(layer)")
+                }
+            }
+        }
+        try store.withSnapshot { try check($0, split: true) }
+        try check(mem, split: false)
     }
 }

@@ -6,7 +6,7 @@
 
 /// Asks the cache for the line holding `p` ahead of its use (a hint: it never faults, so `p`
 /// may lie past the end of the buffer being scanned). Swift has no prefetch of its own; this
-/// inline function compiles to one PREFETCHT0 (`VoteSink` in `LayerScorer`).
+/// inline function compiles to one PREFETCHT0 (`VoteQueue` in `LayerScorer`).
 static inline void tessera_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 
 /// The machine code that runs the Hamming filter of the posting scan.
