@@ -55,7 +55,7 @@ let package = Package(
 
         // MARK: Benchmarks (not tests: speed is measured here, never asserted)
         .executableTarget(name: "TesseraBench",
-                          dependencies: ["TesseraCore", "Patches", "Quantizer", "Index", "Fusion", "Evaluation", "TesseraEngine"],
+                          dependencies: ["TesseraCore", "Patches", "Quantizer", "Index", "Fusion", "Evaluation", "TesseraEngine", "CPostingScan"],
                           path: "Bench/TesseraBench", swiftSettings: optimize),
 
         // MARK: Tests

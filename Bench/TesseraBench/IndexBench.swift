@@ -5,6 +5,7 @@
 // no CNN) and measures size on disk, build time and the throughput of the product's
 // posting scan (`LayerScorer`) against this machine's memory bandwidth; with --remove,
 // the cost of removing images.
+import CPostingScan
 import Foundation
 import Fusion
 import Index
@@ -136,7 +137,7 @@ private final class BandwidthProbe {
 private func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
 
 /// Bytes per posting with 128-bit signatures (`PostingLayout.stride(signatureWords: 2)`, checked
-/// at the start of a run), a constant so that `distancesOnly` compiles to fixed offsets.
+/// at the start of a run).
 private let postingBytes = 20
 
 /// One query: per layer, distinct words and one query signature (2 × UInt64) per word.
@@ -155,18 +156,55 @@ private struct BenchQuery {
     }
 }
 
-/// Reading and comparing alone: the Hamming distance of every posting to the query signature,
-/// counting those under the HE threshold (what the scan costs without its votes).
-private func distancesOnly(_ list: PostingList, _ q: (UInt64, UInt64), threshold: Int) -> Int {
-    guard let base = list.bytes.baseAddress else { return 0 }
-    var under = 0
-    for i in 0..<list.count {
-        let p = base + i * postingBytes
-        let s0 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt64.self))
-        let s1 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 12, as: UInt64.self))
-        under &+= (s0 ^ q.0).nonzeroBitCount + (s1 ^ q.1).nonzeroBitCount < threshold ? 1 : 0
+/// The product's Hamming filter alone (`tessera_hamming128_filter`, the CPU's best kernel, as
+/// `LayerScorer` calls it) over blocks found before the timing starts: reading and comparing
+/// every posting, without the lookups and without adding votes.
+private final class FilterOnly {
+    /// A layer's blocks in the order the reader lends them: start, postings, the next block's start.
+    typealias Blocks = [(word: Int, start: UnsafeRawPointer?, count: Int, next: UnsafeRawPointer?)]
+    private let capacity = 1 << 16
+    private let images, runs: UnsafeMutablePointer<UInt32>
+    private let distances: UnsafeMutablePointer<UInt8>
+    private let kernel = tessera_hamming_best_kernel()
+    private let limit: Int32
+
+    init(threshold: Int) {
+        images = .allocate(capacity: capacity)
+        runs = .allocate(capacity: capacity)
+        distances = .allocate(capacity: capacity)
+        limit = Int32(threshold)
     }
-    return under
+
+    deinit { images.deallocate(); runs.deallocate(); distances.deallocate() }
+
+    /// Every block of `words` in `layer`, valid while the reader's snapshot is open.
+    static func blocks(_ reader: some InvertedListsReader, layer: Int, words: [UInt32]) throws -> Blocks {
+        var out = Blocks()
+        try reader.forEachPostingBlock(layer: layer, words: words) { k, block, next in
+            out.append((k, block.bytes.baseAddress, block.count, next))
+        }
+        return out
+    }
+
+    /// Filters every block against its word's query signature; returns the postings read.
+    func run(_ blocks: Blocks, signatures: [(UInt64, UInt64)]) -> Int {
+        var postings = 0, hits = 0
+        for b in blocks {
+            var block = tessera_posting_block(postings: b.start?.assumingMemoryBound(to: UInt8.self), count: b.count,
+                                              next: b.next?.assumingMemoryBound(to: UInt8.self))
+            let q = signatures[b.word]
+            var p = 0
+            while p < b.count {
+                let m = min(b.count - p, capacity)
+                hits += tessera_hamming128_filter(kernel, &block, p, m, q.0, q.1, limit,
+                                                  tessera_filter_hits(images: images, runs: runs, distances: distances))
+                p += m
+            }
+            postings += b.count
+        }
+        if hits < 0 { print("") }
+        return postings
+    }
 }
 
 func runIndexBench(_ args: [String]) throws {
@@ -333,19 +371,18 @@ func runIndexBench(_ args: [String]) throws {
                 methods.append(("in memory, 1 thread, portable C kernel", 1, scorer(memory, kernel: .scalar)))
             }
             methods.append(("in memory, \(threads) threads", threads, parallel { _, body in try body(memory) }))
-            // Reading and comparing alone (no votes, no prefetch), over the same postings: what
-            // the votes and the prefetch change.
-            methods.append(("in memory, distances only (no votes, no prefetch)", 1, { q in
-                var total = 0, under = 0
-                for l in 0..<o.layers {
-                    for (k, word) in q.words[l].enumerated() {
-                        try memory.forEachPostingBlock(layer: l, word: word) {
-                            under &+= distancesOnly($0, q.signatures[l][k], threshold: threshold); total += $0.count
-                        }
-                    }
-                }
-                if under < 0 { print("") }
-                return total
+        }
+        // The Hamming filter alone, over blocks found before the timing: what reading and
+        // comparing the postings costs, without the lookups and the votes.
+        let filter = FilterOnly(threshold: threshold)
+        let found = try queries.map { q in try (0..<o.layers).map { try FilterOnly.blocks(s, layer: $0, words: q.words[$0]) } }
+        methods.append(("LMDB, Hamming filter alone (blocks found first, no votes)", 1, { q in
+            (0..<o.layers).reduce(0) { $0 + filter.run(found[q.index][$1], signatures: q.signatures[$1]) }
+        }))
+        if let memory {
+            let lists = try queries.map { q in try (0..<o.layers).map { try FilterOnly.blocks(memory, layer: $0, words: q.words[$0]) } }
+            methods.append(("in memory, Hamming filter alone (no votes)", 1, { q in
+                (0..<o.layers).reduce(0) { $0 + filter.run(lists[q.index][$1], signatures: q.signatures[$1]) }
             }))
         }
         // Warm-up pass per method: the first touch of each mapped LMDB page costs a minor page
