@@ -7,9 +7,9 @@ import TesseraCore
 ///
 /// `forEachPostingBlock` is the `InvertedListsReader` view scoring uses: a word's
 /// sealed blocks are lent in place (zero copy; each is one contiguous LMDB value),
-/// then its tail: in place when it fits on one LMDB page, else gathered into a
-/// buffer of the call. Over many words it finds each block one block ahead, so a
-/// scan can prefetch the next block while it reads the current one.
+/// then its tail, page by page in place, or gathered into one buffer where an
+/// image's run crosses pages. Over many words it finds all the blocks first and
+/// lends each with the start of the next, so a scan can prefetch across blocks.
 public final class IndexSnapshot: InvertedListsReader {
     private let txn: LMDBTransaction
     private let store: IndexStore
