@@ -15,7 +15,8 @@ public struct ScanStats: Sendable, Equatable {
 /// Preparation groups the query's assignments by word (tf_q(w) = group size), copies
 /// each group's signatures contiguously and precomputes the HE weight table
 /// w(d) = exp(−d²/σ²)·[d < d_t] for d = 0...bits, so the scan does XOR + popcount +
-/// one table load per pair and never allocates.
+/// one table load per pair. The scan of a block never allocates; each `accumulate` call
+/// allocates its vote queue once.
 ///
 /// Matching rule. Database features are single-assigned; the query's k assignments of
 /// one feature are distinct words, so a (query feature, database feature) pair meets in

@@ -73,24 +73,28 @@ public final class IndexSnapshot: InvertedListsReader {
         }
     }
 
-    /// Number of postings of `word` in `layer` (its blocks and its tail).
+    /// Number of postings of `word` in `layer` (its blocks and its tail), counted from the block
+    /// sizes and the tail's duplicate count, without reading the tail's pages.
     public func postingCount(layer: Int, word: UInt32) throws -> Int {
         try check(layer: layer)
         var inBlocks = 0
-        try forEachBlock(layer: layer, word: word) { inBlocks += $0 }
+        try txn.withCursor(store.dbs.blocks[layer]) { cursor in
+            try forEachBlock(cursor, layer: layer, word: word) { inBlocks += $0.count }
+        }
         return try inBlocks / store.meta.postingStride + tailCount(layer: layer, word: word)
     }
 
-    /// The byte sizes of `word`'s sealed blocks (values of `blk.<layer>`), by increasing image id.
-    private func forEachBlock(layer: Int, word: UInt32, _ body: (Int) throws -> Void) throws {
-        try txn.withCursor(store.dbs.blocks[layer]) { cursor in
-            try IndexDatabases.withBlockKey(word: word, firstImage: 0) { probe in
-                var entry = try cursor.get(.setRange, key: probe)
-                while let e = entry, e.key.count == 8, readBigEndianUInt32(e.key) == word {
-                    try body(e.value.count)
-                    entry = try cursor.get(.next)
-                }
+    /// The sealed blocks of `word` (values of `blk.<layer>`, in place), by increasing image id,
+    /// each checked to hold whole postings.
+    private func forEachBlock(_ cursor: LMDBCursor, layer: Int, word: UInt32,
+                              _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var entry = try IndexDatabases.withBlockKey(word: word, firstImage: 0) { try cursor.get(.setRange, key: $0) }
+        while let e = entry, e.key.count == 8, readBigEndianUInt32(e.key) == word {
+            guard e.value.count % store.meta.postingStride == 0 else {
+                throw IndexError.corrupt("block of word \(word) in layer \(layer): \(e.value.count) bytes")
             }
+            try body(e.value)
+            entry = try cursor.get(.next)
         }
     }
 
@@ -115,20 +119,14 @@ public final class IndexSnapshot: InvertedListsReader {
                                     _ body: (Int, PostingList, UnsafeRawPointer?) throws -> Void) throws {
         try check(layer: layer)
         var found: [(word: Int, bytes: UnsafeRawBufferPointer)] = []
+        var pages: [UnsafeRawBufferPointer] = []
         var gathered: [UnsafeMutableRawBufferPointer] = []
         defer { gathered.forEach { $0.deallocate() } }
         try txn.withCursor(store.dbs.blocks[layer]) { blocks in
             try txn.withCursor(store.dbs.inverted[layer]) { tails in
                 for (k, word) in words.enumerated() {
-                    var entry = try IndexDatabases.withBlockKey(word: word, firstImage: 0) { try blocks.get(.setRange, key: $0) }
-                    while let e = entry, e.key.count == 8, readBigEndianUInt32(e.key) == word {
-                        guard e.value.count % store.meta.postingStride == 0 else {
-                            throw IndexError.corrupt("block of word \(word) in layer \(layer): \(e.value.count) bytes")
-                        }
-                        found.append((k, e.value))
-                        entry = try blocks.get(.next)
-                    }
-                    try tail(tails, layer: layer, word: word, gathered: &gathered) { found.append((k, $0)) }
+                    try forEachBlock(blocks, layer: layer, word: word) { found.append((k, $0)) }
+                    try tail(tails, layer: layer, word: word, pages: &pages, gathered: &gathered) { found.append((k, $0)) }
                 }
             }
         }
@@ -143,8 +141,9 @@ public final class IndexSnapshot: InvertedListsReader {
     /// Calls `piece` with the tail of `word` (its unsealed postings, `inv.<layer>`; nothing when
     /// it is empty): its LMDB pages in place, one by one, unless an image's run crosses from one
     /// page to the next; then once, with the pages gathered into a buffer appended to `gathered`.
-    private func tail(_ cursor: LMDBCursor, layer: Int, word: UInt32, gathered: inout [UnsafeMutableRawBufferPointer],
-                      _ piece: (UnsafeRawBufferPointer) -> Void) throws {
+    /// `pages` is the caller's scratch list, reused from tail to tail.
+    private func tail(_ cursor: LMDBCursor, layer: Int, word: UInt32, pages: inout [UnsafeRawBufferPointer],
+                      gathered: inout [UnsafeMutableRawBufferPointer], _ piece: (UnsafeRawBufferPointer) -> Void) throws {
         let stride = store.meta.postingStride
         try withUnsafeBytes(of: word.bigEndian) { key in
             guard let first = try cursor.get(.setKey, key: key) else { return }
@@ -152,7 +151,7 @@ public final class IndexSnapshot: InvertedListsReader {
             guard let firstPage = try cursor.get(.multiple, value: first.value) else {
                 throw IndexError.corrupt("word \(word) of layer \(layer): no postings page")
             }
-            var pages: [UnsafeRawBufferPointer] = []
+            pages.removeAll(keepingCapacity: true)
             var bytes = 0, split = false
             var page: LMDBEntry? = firstPage
             while let p = page {

@@ -243,4 +243,28 @@ final class BackendEquivalenceTests: XCTestCase {
         try store.withSnapshot { try check($0, split: true) }
         try check(mem, split: false)
     }
+
+    func testTailPagesAreLentInPlaceWhenNoRunCrossesThem() throws {
+        // 600 images with one posting each on word 0: a tail of 12,000 bytes over several
+        // LMDB pages (under 4 KiB each), where no image's run can cross a page. The pages are
+        // lent one by one, in place, and hold the list in order.
+        var rng = SeededGenerator(seed: 5)
+        let images = (0..<600).map { n in
+            NewImage(path: "/p/\(n)", contentHash: "p\(n)", width: 1, height: 1, norms: [1, 1, 1],
+                     layers: (0..<3).map { _ in
+                         QuantizedLayer(count: 1, k: 1, signatureWords: 2, words: [0], distances: [0],
+                                        signatures: [rng.next(), rng.next()])
+                     })
+        }
+        let store = try IndexStore.create(at: tempDir(), meta: Synthetic.meta(postingBlockBytes: 1 << 20))
+        for batch in Swift.stride(from: 0, to: images.count, by: 50) { _ = try store.add(Array(images[batch..<(batch + 50)])) }
+        let mem = try memory(images.enumerated().map { (ImageID($0.offset), $0.element) })
+        try store.withSnapshot { s in
+            var pages = [[UInt8]]()
+            try s.forEachPostingBlock(layer: 2, word: 0) { pages.append(Array($0.bytes)) }
+            XCTAssertGreaterThanOrEqual(pages.count, 3, "a 12,000-byte tail was gathered, not lent page by page")
+            for page in pages { XCTAssertLessThanOrEqual(page.count, 4096) }
+            XCTAssertEqual(Array(pages.joined()), try mem.postingBytes(layer: 2, word: 0))
+        }
+    }
 }
