@@ -39,14 +39,15 @@ let package = Package(
         .target(name: "CPostingScan"),
 
         // MARK: Implementation
-        .target(name: "TesseraCore", swiftSettings: optimize),
+        .target(name: "TesseraCore", dependencies: ["COpenBLAS"], swiftSettings: optimize),
         .target(name: "Patches", dependencies: ["TesseraCore", "CJPEG", "COpenBLAS"], swiftSettings: optimize),
         .target(name: "Quantizer", dependencies: ["TesseraCore", "COpenBLAS"], swiftSettings: optimize),
         .target(name: "Index", dependencies: ["TesseraCore", "CLMDB"], exclude: ["LAYOUT.md"], swiftSettings: optimize),
-        .target(name: "Fusion", dependencies: ["TesseraCore", "COpenBLAS", "CPostingScan"], swiftSettings: optimize),
+        .target(name: "Fusion", dependencies: ["TesseraCore", "CPostingScan"], swiftSettings: optimize),
+        .target(name: "GlobalDescriptors", dependencies: ["TesseraCore", "COpenBLAS"], swiftSettings: optimize),
         .target(name: "Evaluation", dependencies: ["TesseraCore"], swiftSettings: optimize),
         .target(name: "TesseraEngine",
-                dependencies: ["TesseraCore", "Patches", "Quantizer", "Index", "Fusion", "Evaluation"],
+                dependencies: ["TesseraCore", "Patches", "Quantizer", "Index", "Fusion", "GlobalDescriptors", "Evaluation"],
                 swiftSettings: optimize),
         .executableTarget(name: "TesseraCLI",
                           dependencies: ["TesseraEngine",
@@ -55,7 +56,8 @@ let package = Package(
 
         // MARK: Benchmarks (not tests: speed is measured here, never asserted)
         .executableTarget(name: "TesseraBench",
-                          dependencies: ["TesseraCore", "Patches", "Quantizer", "Index", "Fusion", "Evaluation", "TesseraEngine", "CPostingScan"],
+                          dependencies: ["TesseraCore", "Patches", "Quantizer", "Index", "Fusion", "GlobalDescriptors", "Evaluation",
+                                         "TesseraEngine", "CPostingScan"],
                           path: "Bench/TesseraBench", swiftSettings: optimize),
 
         // MARK: Tests
@@ -63,6 +65,7 @@ let package = Package(
         .testTarget(name: "QuantizerTests", dependencies: ["Quantizer", "TesseraCore"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "TesseraCore"]),
         .testTarget(name: "FusionTests", dependencies: ["Fusion", "TesseraCore", "CPostingScan"]),
+        .testTarget(name: "GlobalDescriptorsTests", dependencies: ["GlobalDescriptors", "TesseraCore"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TesseraCore"]),
         .testTarget(name: "EngineTests", dependencies: ["TesseraEngine", "TesseraCore"]),
     ]

@@ -8,7 +8,13 @@ struct BenchArguments {
         while i < args.count {
             if args[i].hasPrefix("--") {
                 let key = String(args[i].dropFirst(2))
-                if i + 1 < args.count, !args[i + 1].hasPrefix("--") { values[key] = args[i + 1]; i += 2 } else { values[key] = "1"; i += 1 }
+                if i + 1 < args.count, !args[i + 1].hasPrefix("--") {
+                    values[key] = args[i + 1]
+                    i += 2
+                } else {
+                    values[key] = "1"
+                    i += 1
+                }
             } else { i += 1 }
         }
     }

@@ -1,5 +1,5 @@
 import Foundation
-import Fusion
+import GlobalDescriptors
 import Patches
 import TesseraCore
 import TesseraEngine
@@ -8,8 +8,8 @@ import TesseraEngine
 /// Writes the real patch descriptors of one layer as an n×d float32 .npy file, for the
 /// quantizer suite (`--npy`) and faiss. With the default patch settings they are read from the
 /// benchmark feature cache when present (else extracted into it); `--max-side` extracts at
-/// another image size without caching (larger images give more patches: 1088 px gives about
-/// 530 per image, so the 1,022 development images yield 500k+ descriptors).
+/// another image size without caching (larger images give more patches per image, for dumps
+/// larger than the default size allows; Bench/RESULTS.md, Quantizer, has the sizes used).
 func runDescriptorDump(_ args: [String]) throws {
     let opts = BenchArguments(args)
     let dirs = opts.string("images", "").split(separator: ",").map(String.init)
@@ -24,9 +24,12 @@ func runDescriptorDump(_ args: [String]) throws {
     let files = ImageFiles.collect(dirs)
     var used = 0
     if patchOptions == PatchOptions() {
-        extractor.alsoPool = GlobalPooling.allCases.filter { $0 != extractor.global.pooling }
+        extractor.alsoDescribe = Benchmark.comparedDescriptors.filter { $0 != extractor.global }
         let cache = try FeatureCache(directory: AssetCache.file("bench/features"), extractor: extractor)
-        for f in files where m.rows < maxRows { m.append(rowsOf: try cache.features(f).descriptors.matrix(key)); used += 1 }
+        for f in files where m.rows < maxRows {
+            m.append(rowsOf: try cache.features(f).descriptors.matrix(key))
+            used += 1
+        }
         print("feature cache hits \(cache.hits), misses \(cache.misses)")
     } else {
         let progress = ProgressBar("extract", total: files.count)
@@ -38,5 +41,6 @@ func runDescriptorDump(_ args: [String]) throws {
     }
     if m.rows > maxRows { m = m.rows(Array(0..<maxRows)) }
     try NpyFile.write(m, to: out)
-    print("wrote \(m.rows)×\(m.cols) descriptors of \(key) (\(patchOptions.identity)) from the first \(used) of \(files.count) images to \(out.path)")
+    print("wrote \(m.rows)×\(m.cols) descriptors of \(key) (\(patchOptions.identity)) "
+        + "from the first \(used) of \(files.count) images to \(out.path)")
 }

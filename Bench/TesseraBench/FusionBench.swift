@@ -3,6 +3,7 @@
 // index (Zipf word frequencies over 20,000 words, 120 features/image/layer, database k = 1).
 import Foundation
 import Fusion
+import GlobalDescriptors
 import TesseraCore
 
 /// In-memory inverted lists for the benchmark: lists[layer][word] = encoded postings.
@@ -30,7 +31,9 @@ private struct ZipfSampler {
 }
 
 func runFusionBench(_ args: [String]) throws {
-    func value(_ flag: String) -> String? { args.firstIndex(of: flag).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } }
+    func value(_ flag: String) -> String? {
+        args.firstIndex(of: flag).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil }
+    }
     let sizes = value("--images").flatMap { Int($0) }.map { [$0] } ?? [1_000, 10_000, 100_000]
     let queries = value("--queries").flatMap { Int($0) } ?? 20
     let zipf = value("--zipf").flatMap { Double($0) } ?? 1.0
@@ -56,7 +59,8 @@ func runFusionBench(_ args: [String]) throws {
             } }
             idfs.append(df.map { $0 > 0 ? Float(log(Double(n) / Double($0))) : 0 })
         }
-        // Pass 2: postings (ids ascending ⇒ sorted lists) and per-layer inverse image norms (what a SearchContext keeps).
+        // Pass 2: postings (ids ascending ⇒ sorted lists) and per-layer inverse image norms
+        // (what a SearchContext keeps).
         var lists = BenchLists(lists: [])
         var norms = [[Float]]()
         let stride = PostingLayout.stride(signatureWords: 2)
@@ -114,7 +118,8 @@ func runFusionBench(_ args: [String]) throws {
             let t1 = DispatchTime.now().uptimeNanoseconds
             let top = topK(scores: scores, k: depth)
             let t2 = DispatchTime.now().uptimeNanoseconds
-            let reranked = try Reranker.rerank(top, query: gq, database: database, options: RerankOptions(depth: depth))
+            let cosines = try GlobalSearch.cosines(query: gq, database: database, ids: top.map(\.0))
+            let reranked = try Reranker.rerank(top, cosines: cosines, options: RerankOptions(depth: depth))
             let t3 = DispatchTime.now().uptimeNanoseconds
             precondition(reranked.count == top.count)
             tScan += Double(t1 - t0); tTop += Double(t2 - t1); tRerank += Double(t3 - t2)
@@ -125,7 +130,8 @@ func runFusionBench(_ args: [String]) throws {
     }
     // PCA-whitening learning cost at the global descriptor's dimension.
     var rng = SeededGenerator(seed: 5)
-    let train = Matrix(rows: 2_000, cols: globalDim, data: (0..<(2_000 * globalDim)).map { _ in Float.random(in: 0...1, using: &rng) })
+    let train = Matrix(rows: 2_000, cols: globalDim,
+                       data: (0..<(2_000 * globalDim)).map { _ in Float.random(in: 0...1, using: &rng) })
     let t0 = DispatchTime.now().uptimeNanoseconds
     let w = try PCAWhitening.learn(from: train, options: WhiteningOptions(outputDimension: 512))
     let t1 = DispatchTime.now().uptimeNanoseconds

@@ -21,7 +21,8 @@ private struct IndexBenchOptions {
     var queries = 5               // queries timed
     var rounds = 3                // rounds over all methods and queries
     var batch = 1_000             // images per write transaction
-    var blockBytes = IndexMeta.defaultPostingBlockBytes        // tail size at which a word's postings are sealed into a block
+    // tail size at which a word's postings are sealed into a block
+    var blockBytes = IndexMeta.defaultPostingBlockBytes
     var maxBlockBytes = IndexMeta.defaultMaxPostingBlockBytes  // size up to which blocks are merged
     var dir: String? = nil        // index directory (default: a fresh temp directory)
     var memory = false            // also build MemoryInvertedLists and scan it
@@ -37,7 +38,9 @@ private struct IndexBenchOptions {
         }
         func int() throws -> Int {
             let v = try value()
-            guard let n = Int(v), n > 0 else { throw IndexBenchError("\(args[i - 1]) needs a positive integer, got \(v)") }
+            guard let n = Int(v), n > 0 else {
+                throw IndexBenchError("\(args[i - 1]) needs a positive integer, got \(v)")
+            }
             return n
         }
         while i < args.count {
@@ -45,7 +48,9 @@ private struct IndexBenchOptions {
             case "--images": images = try int()
             case "--words": words = try int()
             case "--per-image": perImage = try int()
-            case "--zipf": guard let s = Double(try value()), s >= 0 else { throw IndexBenchError("--zipf needs a number >= 0") }; zipf = s
+            case "--zipf":
+                guard let s = Double(try value()), s >= 0 else { throw IndexBenchError("--zipf needs a number >= 0") }
+                zipf = s
             case "--query-words": queryWords = try int()
             case "--queries": queries = try int()
             case "--rounds": rounds = try int()
@@ -260,12 +265,17 @@ func runIndexBench(_ args: [String]) throws {
     print("| build | value |")
     print("|---|---|")
     print("| images | \(stats.images) |")
-    print("| postings (all layers) | \(postings) (\(String(format: "%.1f", Double(postings) / Double(stats.images))) per image) |")
+    print("| postings (all layers) | \(postings) "
+        + "(\(String(format: "%.1f", Double(postings) / Double(stats.images))) per image) |")
     print("| synthetic data generation | \(String(format: "%.1f s", genTime)) |")
-    print("| LMDB add (one write txn per batch) | \(String(format: "%.1f s, %.0f images/s, %.2f M postings/s", addTime, Double(stats.images) / addTime, Double(postings) / addTime / 1e6)) |")
+    print("| LMDB add (one write txn per batch) | "
+        + String(format: "%.1f s, %.0f images/s, %.2f M postings/s",
+                 addTime, Double(stats.images) / addTime, Double(postings) / addTime / 1e6)
+        + " |")
     if o.memory { print("| MemoryInvertedLists add | \(String(format: "%.1f s", memTime)) |") }
     print("| bytes in use | \(mib(stats.bytesInUse)) (\(String(format: "%.0f", stats.bytesPerImage)) B per image) |")
-    print("| raw posting bytes | \(mib(postings * postingBytes)) (\(String(format: "%.0f", Double(postings * postingBytes) / Double(stats.images))) B per image) |")
+    print("| raw posting bytes | \(mib(postings * postingBytes)) "
+        + "(\(String(format: "%.0f", Double(postings * postingBytes) / Double(stats.images))) B per image) |")
     print("| data.mdb file size | \(mib(stats.fileBytes)) |")
     for l in stats.layers {
         let longest = l.longestLists.map { "\($0.postings)" }.joined(separator: ", ")
@@ -280,7 +290,10 @@ func runIndexBench(_ args: [String]) throws {
         var words = [[UInt32]](), sigs = [[(UInt64, UInt64)]]()
         for l in 0..<o.layers {
             var seen = Set<UInt32>(), list = [UInt32]()
-            while list.count < o.queryWords { let w = vocab[l].sample(&rng); if seen.insert(w).inserted { list.append(w) } }
+            while list.count < o.queryWords {
+                let w = vocab[l].sample(&rng)
+                if seen.insert(w).inserted { list.append(w) }
+            }
             words.append(list.sorted())
             sigs.append(list.map { _ in (rng.next(), rng.next()) })
         }
@@ -289,7 +302,9 @@ func runIndexBench(_ args: [String]) throws {
     let bound = Int(stats.nextImageID)
     // Postings per query, counted from the index; every method must lend exactly these.
     let perQuery = try queries.map { q in try store.withSnapshot { s in
-        try (0..<o.layers).reduce(0) { n, l in try n + q.words[l].reduce(0) { try $0 + s.postingCount(layer: l, word: $1) } }
+        try (0..<o.layers).reduce(0) { n, l in
+            try n + q.words[l].reduce(0) { try $0 + s.postingCount(layer: l, word: $1) }
+        }
     } }
     /// A timed method: name, threads it uses (nil: it reads no posting, so no throughput), and
     /// one query's run (returns postings lent).
@@ -308,7 +323,8 @@ func runIndexBench(_ args: [String]) throws {
             for k in scores.indices { scores[k] = 0 }
             return try (0..<o.layers).reduce(0) { n, l in
                 let scorer = kernel == .scalar ? scalarScorers[q.index][l] : scorers[q.index][l]
-                return try n + scorer.accumulate(lists: lists, layer: l, inverseNorms: unitNorms, into: &scores).postings
+                return try n + scorer.accumulate(lists: lists, layer: l, inverseNorms: unitNorms,
+                                                 into: &scores).postings
             }
         }
     }
@@ -333,7 +349,8 @@ func runIndexBench(_ args: [String]) throws {
                     do {
                         counts[t] = try withLists(t) { lists in
                             try (0..<o.layers).reduce(0) { n, l in
-                                try n + threadScorers[q.index][t][l].accumulate(lists: lists, layer: l, inverseNorms: unitNorms,
+                                try n + threadScorers[q.index][t][l].accumulate(lists: lists, layer: l,
+                                                                                inverseNorms: unitNorms,
                                                                                 into: &acc[t]).postings
                             }
                         }
@@ -354,12 +371,15 @@ func runIndexBench(_ args: [String]) throws {
     let times = try store.withSnapshot { s -> [[Double]] in
         methods.append(("LMDB, 1 thread", 1, scorer(s)))
         if HammingKernel.best != .scalar {
-            methods.append(("LMDB, 1 thread, portable C kernel (not \(HammingKernel.best))", 1, scorer(s, kernel: .scalar)))
+            methods.append(("LMDB, 1 thread, portable C kernel (not \(HammingKernel.best))", 1,
+                            scorer(s, kernel: .scalar)))
         }
         // The cost of finding and lending the blocks alone (no posting read): what LMDB adds.
         methods.append(("LMDB block lookup only (no scan)", nil, { q in
             var total = 0
-            for l in 0..<o.layers { try s.forEachPostingBlock(layer: l, words: q.words[l]) { _, block, _ in total += block.count } }
+            for l in 0..<o.layers {
+                try s.forEachPostingBlock(layer: l, words: q.words[l]) { _, block, _ in total += block.count }
+            }
             return total
         }))
         methods.append(("LMDB, \(threads) threads (one snapshot each)", threads,
@@ -374,7 +394,9 @@ func runIndexBench(_ args: [String]) throws {
         // The Hamming filter alone, over blocks found before the timing: what reading and
         // comparing the postings costs, without the lookups and the votes.
         let filter = FilterOnly(threshold: threshold)
-        let found = try queries.map { q in try (0..<o.layers).map { try FilterOnly.blocks(s, layer: $0, words: q.words[$0]) } }
+        let found = try queries.map { q in
+            try (0..<o.layers).map { try FilterOnly.blocks(s, layer: $0, words: q.words[$0]) }
+        }
         methods.append(("LMDB, Hamming filter alone (blocks found first, no votes)", 1, { q in
             (0..<o.layers).reduce(0) { $0 + filter.run(found[q.index][$1], signatures: q.signatures[$1]) }
         }))
@@ -403,7 +425,8 @@ func runIndexBench(_ args: [String]) throws {
                     let lent = try method.run(q)
                     if round >= 0 { times[m].append(now() - t) }
                     guard lent == perQuery[i] else {
-                        throw IndexBenchError("\(method.name) lent \(lent) postings for query \(i), the index counts \(perQuery[i])")
+                        throw IndexBenchError(
+                            "\(method.name) lent \(lent) postings for query \(i), the index counts \(perQuery[i])")
                     }
                 }
             }
@@ -411,12 +434,14 @@ func runIndexBench(_ args: [String]) throws {
         return times
     }
     let bw = (single: median(bandwidth.single), all: median(bandwidth.all))
-    print("Query: \(o.queryWords) distinct words per layer (\(o.queryWords * o.layers) lists), one signature per word, scored by "
-        + "`LayerScorer` (XOR + popcount per posting, HE threshold \(threshold), burstiness, norms) into a dense Float array over "
-        + "\(bound) image ids; median over \(o.rounds) rounds × \(o.queries) queries, "
-        + "the methods taking turns each round, after one warm-up pass (page cache and this process's page tables warm). "
-        + "Share of memory bandwidth: against the median of the bandwidth samples taken once per round, between the methods.\n")
-    print("| scan | postings per query (mean) | time per query (median) | postings/s | posting GB/s | share of memory bandwidth |")
+    print("Query: \(o.queryWords) distinct words per layer (\(o.queryWords * o.layers) lists), one signature per word, "
+        + "scored by `LayerScorer` (XOR + popcount per posting, HE threshold \(threshold), burstiness, norms) "
+        + "into a dense Float array over \(bound) image ids; median over \(o.rounds) rounds × \(o.queries) queries, "
+        + "the methods taking turns each round, after one warm-up pass "
+        + "(page cache and this process's page tables warm). Share of memory bandwidth: "
+        + "against the median of the bandwidth samples taken once per round, between the methods.\n")
+    print("| scan | postings per query (mean) | time per query (median) | postings/s | posting GB/s "
+        + "| share of memory bandwidth |")
     print("|---|---|---|---|---|---|")
     for (m, method) in methods.enumerated() {
         let time = median(times[m])
@@ -426,9 +451,11 @@ func runIndexBench(_ args: [String]) throws {
             continue
         }
         // Throughput per query, then the median of those (queries scan different amounts).
-        let rate = median(zip(times[m], Array(repeating: perQuery, count: o.rounds).flatMap { $0 }).map { Double($1) / $0 })
+        let rate = median(zip(times[m], Array(repeating: perQuery, count: o.rounds).flatMap { $0 })
+            .map { Double($1) / $0 })
         let gbs = rate * Double(postingBytes) / 1e9
-        print(String(format: "| %@ | %@ | %.2f ms | %.1f M/s | %.2f GB/s | %.0f%% of %d-thread |", method.name, meanPostings,
+        print(String(format: "| %@ | %@ | %.2f ms | %.1f M/s | %.2f GB/s | %.0f%% of %d-thread |",
+                     method.name, meanPostings,
                      time * 1e3, rate / 1e6, gbs, 100 * gbs / (threads == 1 ? bw.single : bw.all), threads))
     }
     print("")
@@ -455,6 +482,7 @@ func runIndexBench(_ args: [String]) throws {
     print("| removal (one write transaction, images spread over the ids) | value |")
     print("|---|---|")
     print("| images removed | \(removed) (every \(step)th) |")
-    print(String(format: "| time | %.2f s, %.1f ms per image, %.0f images/s |", removeTime, removeTime / Double(removed) * 1e3, Double(removed) / removeTime))
+    print(String(format: "| time | %.2f s, %.1f ms per image, %.0f images/s |",
+                 removeTime, removeTime / Double(removed) * 1e3, Double(removed) / removeTime))
     print("| postings left (checked: exactly the removed images' postings gone) | \(left) |")
 }

@@ -42,14 +42,21 @@ func runPatchesBench(_ args: [String]) throws {
                 let s = try PatchExtractor(network: net, options: so).describe(img)
                 for (key, m) in d.layers {
                     let x = s.layers[key]!
-                    for r in 0..<m.rows { agreement[key, default: []].append(zip(m.row(r), x.row(r)).reduce(0) { $0 + $1.0 * $1.1 }) }
+                    for r in 0..<m.rows {
+                        agreement[key, default: []].append(zip(m.row(r), x.row(r)).reduce(0) { $0 + $1.0 * $1.1 })
+                    }
                 }
             }
         }
-        let pw = profile.seconds["pointwise"] ?? 0, dw = profile.seconds["depthwise"] ?? 0, st = profile.seconds["stem"] ?? 0
-        rows.append("| \(mode.rawValue) | \(n) | \(patches / max(n, 1)) | \(f3(total / Double(n))) | \(f3(decode / Double(n))) | \(f3(pw / Double(n))) (\(f1(profile.gflops("pointwise"))) GFLOP/s, \(f0(100 * profile.gflops("pointwise") / sgemm))% of SGEMM) | \(f3(dw / Double(n))) | \(f3(st / Double(n))) |")
+        let pw = profile.seconds["pointwise"] ?? 0, dw = profile.seconds["depthwise"] ?? 0,
+            st = profile.seconds["stem"] ?? 0
+        rows.append("| \(mode.rawValue) | \(n) | \(patches / max(n, 1)) | \(f3(total / Double(n))) "
+            + "| \(f3(decode / Double(n))) | \(f3(pw / Double(n))) (\(f1(profile.gflops("pointwise"))) GFLOP/s, "
+            + "\(f0(100 * profile.gflops("pointwise") / sgemm))% of SGEMM) "
+            + "| \(f3(dw / Double(n))) | \(f3(st / Double(n))) |")
     }
-    print("| mode | images | patches/image | s/image (JPEG → descriptors) | decode+resize | 1×1 convs | depthwise | stem |")
+    print("| mode | images | patches/image | s/image (JPEG → descriptors) | decode+resize | 1×1 convs "
+        + "| depthwise | stem |")
     print("|---|---|---|---|---|---|---|---|")
     rows.forEach { print($0) }
 
@@ -68,14 +75,18 @@ func runPatchesBench(_ args: [String]) throws {
         p.executableURL = AssetCache.file("venv/bin/python")
         p.arguments = [script.path, model.path, tmp.appendingPathComponent("in.npy").path, tmp.path, "head"]
         var env = ProcessInfo.processInfo.environment
-        env["REF_TIME"] = "1"; env["OPENBLAS_NUM_THREADS"] = "1"; env["OMP_NUM_THREADS"] = "1"; env["MKL_NUM_THREADS"] = "1"
+        env["REF_TIME"] = "1"
+        env["OPENBLAS_NUM_THREADS"] = "1"
+        env["OMP_NUM_THREADS"] = "1"
+        env["MKL_NUM_THREADS"] = "1"
         p.environment = env
         let pipe = Pipe(); p.standardOutput = pipe
         try p.run(); p.waitUntilExit()
         let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("forward_seconds") }),
            let ref = Double(line.split(separator: " ")[1]) {
-            print("\nForward pass only on \(img.width)×\(img.height): Swift \(f3(swiftForward)) s, NumPy reference (1 thread) \(f3(ref)) s — **\(f1(ref / swiftForward))× faster**")
+            print("\nForward pass only on \(img.width)×\(img.height): Swift \(f3(swiftForward)) s, "
+                + "NumPy reference (1 thread) \(f3(ref)) s — **\(f1(ref / swiftForward))× faster**")
         }
         try? FileManager.default.removeItem(at: tmp)
     }
@@ -90,11 +101,13 @@ func runPatchesBench(_ args: [String]) throws {
 func measureSGEMM(m: Int, n: Int, k: Int) -> Double {
     let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
     var c = [Float](repeating: 0, count: m * n)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(n), 0, &c, Int32(n))
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(n),
+                0, &c, Int32(n))
     let reps = 20
     let t0 = now()
     for _ in 0..<reps {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(n), 0, &c, Int32(n))
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b,
+                    Int32(n), 0, &c, Int32(n))
     }
     return 2 * Double(m * n * k * reps) / (now() - t0) / 1e9
 }

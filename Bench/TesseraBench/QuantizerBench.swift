@@ -52,7 +52,8 @@ func runQuantizerBench(_ args: [String]) throws {
     let checks = (opt["checks"] ?? "8,16,32,64,128,256,512,1024").split(separator: ",").compactMap { Int($0) }
     let forest = KDForestOptions(trees: trees, maxLeafChecks: budget, leafSize: leaf, seed: seed)
     print("## Quantizer bench\n")
-    print("Data: \(source), n = \(data.rows), d = \(data.cols); k = \(k), \(iterations) iterations, \(trees) trees, \(ProcessInfo.processInfo.activeProcessorCount) cores\n")
+    print("Data: \(source), n = \(data.rows), d = \(data.cols); k = \(k), \(iterations) iterations, \(trees) trees, "
+        + "\(ProcessInfo.processInfo.activeProcessorCount) cores\n")
 
     // 1. Training time, AKM vs exact.
     print("### k-means training (same k, iterations, seed)\n")
@@ -63,7 +64,8 @@ func runQuantizerBench(_ args: [String]) throws {
     var t = Date()
     let akm = kMeans(data: data, options: opts, searcher: .kdForest(forest))
     var el = Date().timeIntervalSince(t)
-    print("| AKM (k-d forest, \(trees) trees, \(budget) checks) | \(fmt(el)) | \(fmt(el / Double(iterations + 1))) | \(akm.objective.last!) |")
+    print("| AKM (k-d forest, \(trees) trees, \(budget) checks) | \(fmt(el)) | \(fmt(el / Double(iterations + 1))) "
+        + "| \(akm.objective.last!) |")
     if !flags.contains("--skip-exact") {
         t = Date()
         let ex = kMeans(data: data, options: opts, searcher: .exact)
@@ -78,10 +80,12 @@ func runQuantizerBench(_ args: [String]) throws {
     print("|---|---|---|---|---|")
     let tb = Date()
     let fs = KDForestSearcher(centroids: akm.centroids, options: forest)
-    print("Forest build (\(trees) trees over \(akm.centroids.rows) centroids): \(fmt(Date().timeIntervalSince(tb), 3)) s\n")
+    print("Forest build (\(trees) trees over \(akm.centroids.rows) centroids): "
+        + "\(fmt(Date().timeIntervalSince(tb), 3)) s\n")
     let grouped = groupByWord(akm.assignment, k: akm.centroids.rows)
     for (name, hints, order) in [("plain", nil, nil), ("grouped by previous word", nil, grouped),
-                                 ("grouped + previous word as hint", akm.assignment, grouped)] as [(String, [UInt32]?, [Int32]?)] {
+                                 ("grouped + previous word as hint", akm.assignment, grouped)]
+                                as [(String, [UInt32]?, [Int32]?)] {
         let (w0, c0) = (Date(), cpuSeconds())
         let r = fs.search(queries: data, k: 1, hints: hints, order: order)
         let (w, c) = (Date().timeIntervalSince(w0), cpuSeconds() - c0)
@@ -100,11 +104,13 @@ func runQuantizerBench(_ args: [String]) throws {
     let truth = exactS.search(queries: queries, k: 3)
     let exactRate = Double(nq) / Date().timeIntervalSince(t)
     print("### k-d forest recall of the exact nearest word (\(nq) queries from the data, \(k) AKM words)\n")
-    print("recall@1: forest's nearest = exact nearest; recall@3: |forest top-3 ∩ exact top-3| / 3; leaf size \(leaf)\n")
+    print("recall@1: forest's nearest = exact nearest; recall@3: |forest top-3 ∩ exact top-3| / 3; "
+        + "leaf size \(leaf)\n")
     print("| maxLeafChecks | recall@1 | recall@3 | descriptors/s (k=3) |")
     print("|---|---|---|---|")
     for c in checks {
-        let s = KDForestSearcher(centroids: akm.centroids, options: KDForestOptions(trees: trees, maxLeafChecks: c, leafSize: leaf, seed: seed))
+        let s = KDForestSearcher(centroids: akm.centroids,
+                                 options: KDForestOptions(trees: trees, maxLeafChecks: c, leafSize: leaf, seed: seed))
         t = Date()
         let r = s.search(queries: queries, k: 3)
         let rate = Double(nq) / Date().timeIntervalSince(t)
@@ -189,11 +195,14 @@ func writeNpy(_ m: Matrix, to path: String) throws {
     var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(m.rows), \(m.cols)), }"
     while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
     header += "\n"
-    var b: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xff), UInt8(header.utf8.count >> 8)]
+    var b: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xff),
+                                                     UInt8(header.utf8.count >> 8)]
     b += Array(header.utf8)
     b.reserveCapacity(b.count + 4 * m.data.count)
     for v in m.data { withUnsafeBytes(of: v.bitPattern.littleEndian) { b += $0 } }
-    guard FileManager.default.createFile(atPath: path, contents: Data(b)) else { throw BenchError.npy("cannot write \(path)") }
+    guard FileManager.default.createFile(atPath: path, contents: Data(b)) else {
+        throw BenchError.npy("cannot write \(path)")
+    }
 }
 
 // vocabload suite: loading one vocabulary file either `mapped` (`Vocabulary.load`: the file is
@@ -227,7 +236,8 @@ func runVocabLoadBench(_ args: [String]) throws {
     }
     let queries = v.layers.map { l -> Matrix in
         var g = SeededGenerator(seed: 7)
-        return Matrix(rows: 20_000, cols: l.inputDim, data: (0..<(20_000 * l.inputDim)).map { _ in Float.random(in: -1..<1, using: &g) })
+        return Matrix(rows: 20_000, cols: l.inputDim,
+                      data: (0..<(20_000 * l.inputDim)).map { _ in Float.random(in: -1..<1, using: &g) })
     }
     var assignTime = Double.infinity
     for _ in 0..<repeats {
@@ -237,7 +247,8 @@ func runVocabLoadBench(_ args: [String]) throws {
     }
     func mib(_ k: String) -> String { f1(Double((after[k] ?? 0) - (before[k] ?? 0)) / 1024) }
     let size = Double((try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0) / 1_048_576
-    print("| \(args[1]) | \(f1(size)) | \(v.layers.count) | \(mib("VmRSS")) | \(mib("RssAnon")) | \(mib("RssFile")) | \(mib("VmHWM")) | \(f3(loadTime)) | \(f3(assignTime)) |")
+    print("| \(args[1]) | \(f1(size)) | \(v.layers.count) | \(mib("VmRSS")) | \(mib("RssAnon")) | \(mib("RssFile")) "
+        + "| \(mib("VmHWM")) | \(f3(loadTime)) | \(f3(assignTime)) |")
 }
 
 /// The kB fields of /proc/self/status (VmRSS, RssAnon, RssFile, VmHWM, …).
@@ -246,7 +257,9 @@ private func procStatusKiB() -> [String: Int] {
     var out: [String: Int] = [:]
     for line in s.split(separator: "\n") where line.hasSuffix(" kB") {
         let parts = line.split(separator: ":")
-        if parts.count == 2, let v = Int(parts[1].dropLast(3).trimmingCharacters(in: .whitespaces)) { out[String(parts[0])] = v }
+        if parts.count == 2, let v = Int(parts[1].dropLast(3).trimmingCharacters(in: .whitespaces)) {
+            out[String(parts[0])] = v
+        }
     }
     return out
 }

@@ -96,10 +96,13 @@ public struct GroundTruth: Sendable, Equatable {
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) || line.hasPrefix("#") { continue }
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             if let empty = fields.firstIndex(where: { $0.isEmpty }) {
-                throw GroundTruthError.badLine(line: i + 1, "field \(empty + 1) is empty (fields are separated by single TABs)")
+                throw GroundTruthError.badLine(line: i + 1,
+                                               "field \(empty + 1) is empty (fields are separated by single TABs)")
             }
             let q = fields[0]
-            guard seen.insert(q).inserted else { throw GroundTruthError.badLine(line: i + 1, "query '\(q)' is listed twice") }
+            guard seen.insert(q).inserted else {
+                throw GroundTruthError.badLine(line: i + 1, "query '\(q)' is listed twice")
+            }
             guard !fields.dropFirst().contains(q) else {
                 throw GroundTruthError.badLine(line: i + 1, "query '\(q)' lists itself as relevant")
             }
@@ -111,7 +114,9 @@ public struct GroundTruth: Sendable, Equatable {
     /// Reads and parses an explicit ground-truth file (see `parse`).
     public init(contentsOf url: URL) throws {
         guard let data = try? Data(contentsOf: url) else { throw GroundTruthError.io("cannot read \(url.path)") }
-        guard let text = String(data: data, encoding: .utf8) else { throw GroundTruthError.io("\(url.path) is not UTF-8 text") }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw GroundTruthError.io("\(url.path) is not UTF-8 text")
+        }
         self = try GroundTruth.parse(text)
     }
 }

@@ -33,12 +33,12 @@ public struct ScanStats: Sendable, Equatable {
 public struct LayerScorer: Sendable {
     /// Distinct query words, ascending.
     public let words: [UInt32]
-    /// Group g's assignments are rows `groupStart[g] ..< groupStart[g + 1]` of `signatures`.
+    /// Group g's assignments are rows `groupStart[g] ..< groupStart[g + 1]` of `buffers.signatures`.
     let groupStart: [Int]
-    let signatures: [UInt64]
+    /// The query's signatures and the HE weight table, kept where the scan reads them in place.
+    let buffers: ScanBuffers
     let signatureWords: Int
     let idfSquared: [Float]
-    let table: [Float]
     /// One past the largest d with w(d) ≠ 0 (d_t, or less when the table ends in zeros):
     /// a posting at d ≥ passLimit from every query row of its word casts no vote.
     let passLimit: Int
@@ -79,11 +79,10 @@ public struct LayerScorer: Sendable {
         starts.append(order.count)
         self.words = words
         self.groupStart = starts
-        self.signatures = sigs
+        self.buffers = ScanBuffers(signatures: sigs, table: options.weightTable(bits: 64 * sw))
         self.signatureWords = sw
         self.idfSquared = idf2
-        self.table = options.weightTable(bits: 64 * sw)
-        self.passLimit = (table.lastIndex { $0 != 0 } ?? -1) + 1
+        self.passLimit = (buffers.table.lastIndex { $0 != 0 } ?? -1) + 1
         self.queryNorm = imageNorm(query, idf: idf)
         self.options = options
     }
@@ -115,27 +114,29 @@ public struct LayerScorer: Sendable {
         let bound = min(scores.count, inverseNorms.count)
         let inverseQueryNorm = 1 / queryNorm
         try scores.withUnsafeMutableBufferPointer { out in
-            let acc = UnsafeMutableBufferPointer(rebasing: out[0..<bound])
             try inverseNorms.withUnsafeBufferPointer { inv in
-                try signatures.withUnsafeBufferPointer { qs in
-                    try table.withUnsafeBufferPointer { tab in
-                        try LayerScorer.inverseSquareRoots.withUnsafeBufferPointer { rsqrt in
-                            let queue = VoteQueue(table: tab, burstiness: options.burstiness, inverseSquareRoots: rsqrt,
-                                                  inverseNorms: inv, acc: acc)
-                            defer { queue.flush() }
-                            // All words in one walk, so the reader can name the next block for the
-                            // prefetch (`InvertedListsReader.forEachPostingBlock(layer:words:_:)`).
-                            try lists.forEachPostingBlock(layer: layer, words: words) { g, block, next in
-                                let lo = groupStart[g], hi = groupStart[g + 1]
-                                // The factors of eq. 8 that are constant over the list: idf², 1/‖q‖, 1/√tf_q.
-                                var scale = idfSquared[g] * inverseQueryNorm
-                                if options.burstiness { scale /= Float(hi - lo).squareRoot() }
-                                stats.postings += block.count
-                                stats.pairs += (hi - lo) * block.count
-                                scanList(block, next: next, queries: qs, lo: lo, hi: hi, scale: scale, table: tab,
-                                         inverseSquareRoots: rsqrt, inverseNorms: inv, acc: acc, queue: queue)
-                            }
-                        }
+                let burstiness = BurstinessFactor(enabled: options.burstiness)
+                let queue = VoteQueue(table: buffers.table, burstiness: burstiness, inverseNorms: inv,
+                                      acc: UnsafeMutableBufferPointer(rebasing: out[0..<bound]))
+                defer { queue.flush() }
+                let scan = BlockScan(queries: buffers.signatures, signatureWords: signatureWords, table: buffers.table,
+                                     passLimit: passLimit, kernel: kernel, burstiness: burstiness, inverseNorms: inv,
+                                     acc: queue.acc, queue: queue)
+                // All words in one walk, so the reader can name the next block for the
+                // prefetch (`InvertedListsReader.forEachPostingBlock(layer:words:_:)`).
+                try lists.forEachPostingBlock(layer: layer, words: words) { g, block, next in
+                    let rows = groupStart[g]..<groupStart[g + 1]
+                    // The factors of eq. 8 that are constant over the list: idf², 1/‖q‖, 1/√tf_q.
+                    var scale = idfSquared[g] * inverseQueryNorm
+                    if options.burstiness { scale /= Float(rows.count).squareRoot() }
+                    stats.postings += block.count
+                    stats.pairs += rows.count * block.count
+                    if !options.hammingEmbedding {
+                        scan.addRuns(block, scale: scale) { _ in Float(rows.count) }
+                    } else if signatureWords == 2 && rows.count == 1 {
+                        scan.filter(block, next: next, row: rows.lowerBound, scale: scale)
+                    } else {
+                        scan.addRuns(block, scale: scale) { p in scan.votes(block, posting: p, rows: rows) }
                     }
                 }
             }
@@ -149,101 +150,112 @@ public struct LayerScorer: Sendable {
         try accumulate(lists: lists, layer: layer, imageNorms: imageNorms, into: &scores)
         return scores
     }
+}
 
-    /// 1/√n for n < 64: the burstiness factor 1/√tf_I(w) of a run without a square root or a
-    /// division (runs are short; longer ones compute it).
-    private static let inverseSquareRoots: [Float] = (0..<64).map { $0 == 0 ? 0 : 1 / Float($0).squareRoot() }
+/// The burstiness factor 1/√tf_I(w) of a run of tf_I postings of one image (eq. 8), from a
+/// table for short runs (no square root or division in the scan), or 1 when burstiness is off.
+private struct BurstinessFactor {
+    /// 1/√n for n < 64 (runs are short; longer ones compute it).
+    private static let table: UnsafeMutableBufferPointer<Float> = {
+        let t = UnsafeMutableBufferPointer<Float>.allocate(capacity: 64)
+        for n in 0..<64 { t[n] = n == 0 ? 0 : 1 / Float(n).squareRoot() }
+        return t
+    }()
+    let enabled: Bool
 
-    /// The hot loop: one block of a word's postings against the query assignments rows lo..<hi
-    /// (an image's run never spans two blocks, so tf_I(w) is a run length within the block).
-    /// acc[I] += scale · vote · (1/√tf_I) · (1/‖I‖) per voting posting of image I (tf_q = 1), or
-    /// per run of I with the run's votes summed (otherwise), with a table load in place of the
-    /// square root and the divisions of eq. 8. `next` is the block scanned after this one, if
-    /// known: the filter's prefetch runs on into it.
-    @inline(__always)
-    private func scanList(_ list: PostingList, next: UnsafeRawPointer?, queries qs: UnsafeBufferPointer<UInt64>,
-                          lo: Int, hi: Int, scale: Float,
-                          table tab: UnsafeBufferPointer<Float>, inverseSquareRoots rsqrt: UnsafeBufferPointer<Float>,
-                          inverseNorms inv: UnsafeBufferPointer<Float>, acc: UnsafeMutableBufferPointer<Float>,
-                          queue: VoteQueue) {
+    @inline(__always) func callAsFunction(run: Int) -> Float {
+        guard enabled else { return 1 }
+        return run < Self.table.count ? Self.table[run] : 1 / Float(run).squareRoot()
+    }
+}
+
+/// The scan of one block of a word's postings (an image's run never spans two blocks, so
+/// tf_I(w) is a run length within the block), in one of two ways:
+///
+/// - `filter`, the common case (HE, 128 bits, one query row on the word): a pair votes only
+///   when d < d_t, and most do not (unrelated signatures lie near bits/2 apart), so a C kernel
+///   reads the signatures alone and lists the postings under the threshold (`HammingKernel`);
+///   only those have their image id and run read, and their votes go through `VoteQueue`.
+/// - `addRuns`, with several query rows on the word (tf_q > 1, where a posting votes far more
+///   often) and for plain BoW (every posting votes): one run of an image per step, its votes
+///   summed, then one add acc[I] += scale · Σvotes · (1/√tf_I) · (1/‖I‖).
+private struct BlockScan {
+    /// The query's signatures, `signatureWords` words per row.
+    let queries: UnsafeBufferPointer<UInt64>
+    let signatureWords: Int
+    /// The HE weight w(d) (eq. 6) and one past the largest d with w(d) ≠ 0.
+    let table: UnsafeBufferPointer<Float>
+    let passLimit: Int
+    let kernel: HammingKernel
+    let burstiness: BurstinessFactor
+    let inverseNorms: UnsafeBufferPointer<Float>
+    let acc: UnsafeMutableBufferPointer<Float>
+    let queue: VoteQueue
+
+    /// The common case: the Hamming filter against query row `row`, hits into the queue.
+    /// `next` is the block scanned after this one, if known: the filter's prefetch runs on into it.
+    @inline(__always) func filter(_ list: PostingList, next: UnsafeRawPointer?, row: Int, scale: Float) {
         let n = list.count
         guard n > 0, let base = list.bytes.baseAddress else { return }
-        let sw = signatureWords, tfq = hi - lo
-        let he = options.hammingEmbedding, burst = options.burstiness
-        @inline(__always) func image(_ p: Int) -> UInt32 { list.image(at: p) }
-        @inline(__always) func sig(_ p: Int, _ j: Int) -> UInt64 { list.signatureWord(at: p, j) }
-        /// Σ over query rows lo..<hi of the HE weight w(d) of posting p (eq. 5–6).
-        @inline(__always) func votes(_ p: Int) -> Float {
-            if sw == 2 {
-                // Four independent accumulators break the add-latency chain (common words
-                // gather many query assignments).
-                let s0 = sig(p, 0), s1 = sig(p, 1)
-                var v0: Float = 0, v1: Float = 0, v2: Float = 0, v3: Float = 0
-                let end = 2 * hi, end4 = 2 * lo + 8 * (tfq / 4)
-                var r = 2 * lo
-                while r < end4 {
-                    v0 += tab[popcount128(s0 ^ qs[r], s1 ^ qs[r + 1])]
-                    v1 += tab[popcount128(s0 ^ qs[r + 2], s1 ^ qs[r + 3])]
-                    v2 += tab[popcount128(s0 ^ qs[r + 4], s1 ^ qs[r + 5])]
-                    v3 += tab[popcount128(s0 ^ qs[r + 6], s1 ^ qs[r + 7])]
-                    r += 8
-                }
-                while r < end {
-                    v0 += tab[popcount128(s0 ^ qs[r], s1 ^ qs[r + 1])]
-                    r += 2
-                }
-                return (v0 + v1) + (v2 + v3)
-            }
-            var v: Float = 0
-            for a in lo..<hi {
-                var d = 0
-                for t in 0..<sw { d += (sig(p, t) ^ qs[a * sw + t]).nonzeroBitCount }
-                v += tab[d]
-            }
-            return v
+        var block = tessera_posting_block(postings: base.assumingMemoryBound(to: UInt8.self), count: n,
+                                          next: next?.assumingMemoryBound(to: UInt8.self))
+        let q0 = queries[2 * row], q1 = queries[2 * row + 1], limit = Int32(passLimit)
+        // As many postings at a time as the queue has room for hits (at least
+        // `capacity − batch`: the queue adds its votes once a batch has gathered).
+        var p = 0
+        while p < n {
+            let m = min(n - p, VoteQueue.capacity - queue.count)
+            let found = tessera_hamming128_filter(kernel.c, &block, p, m, q0, q1, limit, queue.free)
+            queue.appended(found, scale: scale)
+            p += m
         }
-        // One run of image I per step: Σ votes over the run, then one add into acc[I].
-        @inline(__always) func addRuns(_ votes: (Int) -> Float) {
-            var i = 0
-            while i < n {
-                let img = image(i)
-                var v = votes(i)
-                var j = i + 1
-                while j < n && image(j) == img { v += votes(j); j += 1 }
-                let id = Int(img)
-                if id < acc.count {
-                    let run = j - i
-                    let burstiness: Float = !burst ? 1 : run < rsqrt.count ? rsqrt[run] : 1 / Float(run).squareRoot()
-                    acc[id] += v * scale * burstiness * inv[id]
-                }
-                i = j
-            }
+    }
+
+    /// One run of an image per step: Σ `votes` over the run, then one add into acc[I].
+    @inline(__always) func addRuns(_ list: PostingList, scale: Float, _ votes: (Int) -> Float) {
+        let n = list.count
+        var i = 0
+        while i < n {
+            let img = list.image(at: i)
+            var v = votes(i)
+            var j = i + 1
+            while j < n && list.image(at: j) == img { v += votes(j); j += 1 }
+            let id = Int(img)
+            if id < acc.count { acc[id] += v * scale * burstiness(run: j - i) * inverseNorms[id] }
+            i = j
         }
-        // The common case, HE with 128 bits and tf_q = 1: a pair votes only when d < d_t, and
-        // most do not (unrelated signatures lie near bits/2 apart), so a C kernel reads the
-        // signatures alone and lists the postings under the threshold (`HammingKernel`); only
-        // those have their image id and run read, and their votes are added in batches
-        // (`VoteQueue`). With several query rows on the word (tf_q > 1) a posting votes far
-        // more often, and without HE every posting votes: those take one run per step (a
-        // per-vote path measured 14% slower there: Bench/RESULTS.md, Index).
-        if he && sw == 2 && tfq == 1 {
-            var block = tessera_posting_block(postings: base.assumingMemoryBound(to: UInt8.self), count: n,
-                                              next: next?.assumingMemoryBound(to: UInt8.self))
-            let q0 = qs[2 * lo], q1 = qs[2 * lo + 1], limit = Int32(passLimit)
-            // As many postings at a time as the queue has room for hits (at least
-            // `capacity − batch`: the queue adds its votes once a batch has gathered).
-            var p = 0
-            while p < n {
-                let m = min(n - p, VoteQueue.capacity - queue.count)
-                let found = tessera_hamming128_filter(kernel.c, &block, p, m, q0, q1, limit, queue.free)
-                queue.appended(found, scale: scale)
-                p += m
+    }
+
+    /// Σ over the query rows `rows` of the HE weight w(d) of posting `p` (eq. 5–6).
+    @inline(__always) func votes(_ list: PostingList, posting p: Int, rows: Range<Int>) -> Float {
+        let sw = signatureWords
+        if sw == 2 {
+            // Four independent accumulators break the add-latency chain (common words
+            // gather many query assignments).
+            let s0 = list.signatureWord(at: p, 0), s1 = list.signatureWord(at: p, 1)
+            var v0: Float = 0, v1: Float = 0, v2: Float = 0, v3: Float = 0
+            let end = 2 * rows.upperBound, end4 = 2 * rows.lowerBound + 8 * (rows.count / 4)
+            var r = 2 * rows.lowerBound
+            while r < end4 {
+                v0 += table[popcount128(s0 ^ queries[r], s1 ^ queries[r + 1])]
+                v1 += table[popcount128(s0 ^ queries[r + 2], s1 ^ queries[r + 3])]
+                v2 += table[popcount128(s0 ^ queries[r + 4], s1 ^ queries[r + 5])]
+                v3 += table[popcount128(s0 ^ queries[r + 6], s1 ^ queries[r + 7])]
+                r += 8
             }
-        } else if he {
-            addRuns(votes)
-        } else {
-            addRuns { _ in Float(tfq) }
+            while r < end {
+                v0 += table[popcount128(s0 ^ queries[r], s1 ^ queries[r + 1])]
+                r += 2
+            }
+            return (v0 + v1) + (v2 + v3)
         }
+        var v: Float = 0
+        for a in rows {
+            var d = 0
+            for t in 0..<sw { d += (list.signatureWord(at: p, t) ^ queries[a * sw + t]).nonzeroBitCount }
+            v += table[d]
+        }
+        return v
     }
 }
 
@@ -272,16 +284,14 @@ private final class VoteQueue {
 
     /// The HE weight w(d) (eq. 6).
     let table: UnsafeBufferPointer<Float>
-    let burstiness: Bool
-    let inverseSquareRoots: UnsafeBufferPointer<Float>
+    let burstiness: BurstinessFactor
     let inverseNorms: UnsafeBufferPointer<Float>
     let acc: UnsafeMutableBufferPointer<Float>
 
-    init(table: UnsafeBufferPointer<Float>, burstiness: Bool, inverseSquareRoots: UnsafeBufferPointer<Float>,
-         inverseNorms: UnsafeBufferPointer<Float>, acc: UnsafeMutableBufferPointer<Float>) {
+    init(table: UnsafeBufferPointer<Float>, burstiness: BurstinessFactor, inverseNorms: UnsafeBufferPointer<Float>,
+         acc: UnsafeMutableBufferPointer<Float>) {
         self.table = table
         self.burstiness = burstiness
-        self.inverseSquareRoots = inverseSquareRoots
         self.inverseNorms = inverseNorms
         self.acc = acc
     }
@@ -316,21 +326,38 @@ private final class VoteQueue {
         for k in 0..<count {
             let id = Int(images[k])
             guard id < acc.count else { continue }
-            var factor: Float = 1
-            if burstiness {
-                let run = Int(runs[k])
-                factor = run < inverseSquareRoots.count ? inverseSquareRoots[run] : 1 / Float(run).squareRoot()
-            }
-            acc[id] += table[Int(distances[k])] * scales[k] * factor * inverseNorms[id]
+            acc[id] += table[Int(distances[k])] * scales[k] * burstiness(run: Int(runs[k])) * inverseNorms[id]
         }
         count = 0
+    }
+}
+
+/// The query's signatures and HE weight table of one `LayerScorer`, in memory the scan reads
+/// in place (no closure per buffer around the scan); freed with the scorer.
+final class ScanBuffers: @unchecked Sendable {
+    let signatures: UnsafeBufferPointer<UInt64>
+    let table: UnsafeBufferPointer<Float>
+
+    init(signatures: [UInt64], table: [Float]) {
+        let s = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: signatures.count)
+        _ = s.initialize(from: signatures)
+        let t = UnsafeMutableBufferPointer<Float>.allocate(capacity: table.count)
+        _ = t.initialize(from: table)
+        self.signatures = UnsafeBufferPointer(s)
+        self.table = UnsafeBufferPointer(t)
+    }
+
+    deinit {
+        signatures.deallocate()
+        table.deallocate()
     }
 }
 
 /// Scores one layer of `query` against `lists` (MOF eq. 3–8, normalised; see `LayerScorer`).
 /// The result has `imageNorms.count` entries indexed by image id; images with norm 0 score 0.
 public func scoreLayer<L: InvertedListsReader>(query: QuantizedLayer, lists: L, layer: Int, idf: [Float],
-                                               imageNorms: [Float], options: ScoringOptions = ScoringOptions()) throws -> [Float] {
+                                               imageNorms: [Float],
+                                               options: ScoringOptions = ScoringOptions()) throws -> [Float] {
     try LayerScorer(query: query, idf: idf, options: options).score(lists: lists, layer: layer, imageNorms: imageNorms)
 }
 

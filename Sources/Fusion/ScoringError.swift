@@ -7,6 +7,8 @@ public enum ScoringError: Error, Equatable, CustomStringConvertible {
     case wordOutOfRange(word: UInt32, vocabularySize: Int)
     /// Per-layer inputs of late fusion disagree in count or length.
     case layerMismatch(String)
+    /// The reranking rule got fewer global cosines than results to re-score.
+    case missingCosines(given: Int, needed: Int)
 
     public var description: String {
         switch self {
@@ -16,6 +18,8 @@ public enum ScoringError: Error, Equatable, CustomStringConvertible {
             return "scoring: query word \(w) is outside the IDF table of \(n) words"
         case let .layerMismatch(why):
             return "late fusion: \(why)"
+        case let .missingCosines(given, needed):
+            return "rerank: \(given) global cosines for the first \(needed) results"
         }
     }
 }

@@ -7,14 +7,16 @@ import TesseraCore
 public struct ScoringOptions: Sendable, Equatable {
     /// Hamming embedding on (eq. 5–6) or plain bag-of-words (eq. 3). Default `true`.
     public var hammingEmbedding: Bool = true
-    /// HE threshold d_t; a pair votes only when d < d_t (strict). `nil` = 52 · bits / 128 (MOF default 52 for 128 bits).
+    /// HE threshold d_t; a pair votes only when d < d_t (strict).
+    /// `nil` = 52 · bits / 128 (MOF default 52 for 128 bits).
     public var hammingThreshold: Int? = nil
     /// σ of the HE weight exp(−d²/σ²) (eq. 6). `nil` = 30 · bits / 128 (MOF default 30 for 128 bits).
     public var sigma: Float? = nil
     /// Burstiness correction (eq. 8, symmetric): divide each vote by sqrt(tf_q(w) · tf_I(w)). Default `true`.
     public var burstiness: Bool = true
 
-    public init(hammingEmbedding: Bool = true, hammingThreshold: Int? = nil, sigma: Float? = nil, burstiness: Bool = true) {
+    public init(hammingEmbedding: Bool = true, hammingThreshold: Int? = nil, sigma: Float? = nil,
+                burstiness: Bool = true) {
         self.hammingEmbedding = hammingEmbedding
         self.hammingThreshold = hammingThreshold
         self.sigma = sigma

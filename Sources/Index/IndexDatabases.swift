@@ -49,7 +49,8 @@ struct IndexDatabases {
 
     /// Lends the key of a sealed block in `blk.<layer>`: 8 bytes, the word, then the block's first
     /// image id (both big-endian), so a word's blocks are adjacent and ordered by image id.
-    static func withBlockKey<R>(word: UInt32, firstImage: ImageID, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    static func withBlockKey<R>(word: UInt32, firstImage: ImageID,
+                                _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try withUnsafeBytes(of: (UInt64(word) << 32 | UInt64(firstImage)).bigEndian, body)
     }
 

@@ -126,7 +126,9 @@ public final class IndexSnapshot: InvertedListsReader {
             try txn.withCursor(store.dbs.inverted[layer]) { tails in
                 for (k, word) in words.enumerated() {
                     try forEachBlock(blocks, layer: layer, word: word) { found.append((k, $0)) }
-                    try tail(tails, layer: layer, word: word, pages: &pages, gathered: &gathered) { found.append((k, $0)) }
+                    try tail(tails, layer: layer, word: word, pages: &pages, gathered: &gathered) {
+                        found.append((k, $0))
+                    }
                 }
             }
         }
@@ -143,7 +145,8 @@ public final class IndexSnapshot: InvertedListsReader {
     /// page to the next; then once, with the pages gathered into a buffer appended to `gathered`.
     /// `pages` is the caller's scratch list, reused from tail to tail.
     private func tail(_ cursor: LMDBCursor, layer: Int, word: UInt32, pages: inout [UnsafeRawBufferPointer],
-                      gathered: inout [UnsafeMutableRawBufferPointer], _ piece: (UnsafeRawBufferPointer) -> Void) throws {
+                      gathered: inout [UnsafeMutableRawBufferPointer],
+                      _ piece: (UnsafeRawBufferPointer) -> Void) throws {
         let stride = store.meta.postingStride
         try withUnsafeBytes(of: word.bigEndian) { key in
             guard let first = try cursor.get(.setKey, key: key) else { return }
@@ -156,10 +159,12 @@ public final class IndexSnapshot: InvertedListsReader {
             var page: LMDBEntry? = firstPage
             while let p = page {
                 guard p.value.count >= stride, p.value.count % stride == 0 else {
-                    throw IndexError.corrupt("word \(word) of layer \(layer): a postings page of \(p.value.count) bytes")
+                    throw IndexError.corrupt(
+                        "word \(word) of layer \(layer): a postings page of \(p.value.count) bytes")
                 }
                 if let last = pages.last,
-                   readBigEndianUInt32(UnsafeRawBufferPointer(rebasing: last[(last.count - stride)...])) == readBigEndianUInt32(p.value) {
+                   readBigEndianUInt32(UnsafeRawBufferPointer(rebasing: last[(last.count - stride)...]))
+                       == readBigEndianUInt32(p.value) {
                     split = true
                 }
                 pages.append(p.value)
@@ -167,7 +172,8 @@ public final class IndexSnapshot: InvertedListsReader {
                 page = try cursor.get(.nextMultiple)
             }
             guard bytes == total else {
-                throw IndexError.corrupt("word \(word) of layer \(layer): posting pages hold \(bytes) bytes, \(total) counted")
+                throw IndexError.corrupt(
+                    "word \(word) of layer \(layer): posting pages hold \(bytes) bytes, \(total) counted")
             }
             guard split else { return pages.forEach(piece) }
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 16)
@@ -191,7 +197,11 @@ public final class IndexSnapshot: InvertedListsReader {
             while let e = entry {
                 guard e.key.count == 8 else { throw IndexError.corrupt("block key of \(e.key.count) bytes") }
                 let word = readBigEndianUInt32(e.key), n = e.value.count / store.meta.postingStride
-                if blocked.last?.word == word { blocked[blocked.count - 1].postings += n } else { blocked.append((word, n)) }
+                if blocked.last?.word == word {
+                    blocked[blocked.count - 1].postings += n
+                } else {
+                    blocked.append((word, n))
+                }
                 entry = try cursor.get(.next)
             }
         }
@@ -201,7 +211,10 @@ public final class IndexSnapshot: InvertedListsReader {
             while let e = entry {
                 guard e.key.count == 4 else { throw IndexError.corrupt("word key of \(e.key.count) bytes") }
                 let word = readBigEndianUInt32(e.key)
-                while b < blocked.count && blocked[b].word < word { try body(blocked[b].word, blocked[b].postings); b += 1 }
+                while b < blocked.count && blocked[b].word < word {
+                    try body(blocked[b].word, blocked[b].postings)
+                    b += 1
+                }
                 var n = try cursor.duplicateCount()
                 if b < blocked.count && blocked[b].word == word { n += blocked[b].postings; b += 1 }
                 try body(word, n)

@@ -148,7 +148,8 @@ public final class IndexStore: @unchecked Sendable {
                 try txn.withCursor(dbs.blocks[layer]) { blocks in
                     try runs.records.withUnsafeBytes { rec in
                         for run in runs.runs {
-                            let records = UnsafeRawBufferPointer(rebasing: rec[(run.start * runs.stride)..<((run.start + run.count) * runs.stride)])
+                            let records = UnsafeRawBufferPointer(
+                                rebasing: rec[(run.start * runs.stride)..<((run.start + run.count) * runs.stride)])
                             try append(records, word: run.word, tail: tail, blocks: blocks)
                         }
                     }
@@ -173,14 +174,17 @@ public final class IndexStore: @unchecked Sendable {
             let first = try tail.get(.setKey, key: key)
             let tailBytes = first == nil ? 0 : try tail.duplicateCount() * stride
             guard tailBytes + records.count >= meta.postingBlockBytes else {
-                try tail.putMultiple(key: key, records: records.baseAddress!, stride: stride, count: records.count / stride)
+                try tail.putMultiple(key: key, records: records.baseAddress!, stride: stride,
+                                     count: records.count / stride)
                 return nil
             }
             var block = [UInt8](repeating: 0, count: tailBytes + records.count)
             try block.withUnsafeMutableBytes { out in
                 if let first {
                     guard let page = try tail.get(.multiple, value: first.value),
-                          try tail.copyDuplicates(from: page, into: UnsafeMutableRawBufferPointer(rebasing: out[0..<tailBytes])) == tailBytes else {
+                          try tail.copyDuplicates(from: page,
+                                                  into: UnsafeMutableRawBufferPointer(rebasing: out[0..<tailBytes]))
+                            == tailBytes else {
                         throw IndexError.corrupt("word \(word): tail pages do not hold the \(tailBytes) bytes counted")
                     }
                     _ = try tail.get(.setKey, key: key)
@@ -265,7 +269,9 @@ public final class IndexStore: @unchecked Sendable {
         try txn.withCursor(dbs.blocks[layer]) { cursor in
             for word in words {
                 // The only candidate block, its key and its postings without the image's (nil: image not there).
-                let change = try IndexDatabases.withBlockKey(word: word, firstImage: id) { probe -> (key: [UInt8], kept: [UInt8])? in
+                let change = try IndexDatabases.withBlockKey(
+                    word: word, firstImage: id
+                ) { probe -> (key: [UInt8], kept: [UInt8])? in
                     guard let block = try cursor.lastAtOrBefore(probe), block.key.count == 8,
                           readBigEndianUInt32(block.key) == word,
                           let kept = try postings(block.value, without: id, word: word) else { return nil }
@@ -275,7 +281,9 @@ public final class IndexStore: @unchecked Sendable {
                 if change.kept.isEmpty {
                     try cursor.deleteCurrent()
                 } else {
-                    try change.key.withUnsafeBytes { k in try change.kept.withUnsafeBytes { try cursor.put(key: k, value: $0) } }
+                    try change.key.withUnsafeBytes { k in
+                        try change.kept.withUnsafeBytes { try cursor.put(key: k, value: $0) }
+                    }
                 }
             }
         }
@@ -289,7 +297,9 @@ public final class IndexStore: @unchecked Sendable {
             throw IndexError.corrupt("block of word \(word): \(block.count) bytes, not a multiple of \(stride)")
         }
         let n = block.count / stride
-        func image(_ i: Int) -> ImageID { readBigEndianUInt32(UnsafeRawBufferPointer(rebasing: block[(i * stride)...])) }
+        func image(_ i: Int) -> ImageID {
+            readBigEndianUInt32(UnsafeRawBufferPointer(rebasing: block[(i * stride)...]))
+        }
         var lo = 0, hi = n
         while lo < hi { let mid = (lo + hi) / 2; if image(mid) < id { lo = mid + 1 } else { hi = mid } }
         var end = lo

@@ -36,7 +36,8 @@ public final class MemoryInvertedLists: InvertedListsReader {
         var perLayerWords = [[UInt32]]()
         for (l, q) in layers.enumerated() {
             guard q.signatureWords == signatureWords else {
-                throw IndexError.invalidInput("layer \(l): \(q.signatureWords)-word signatures, expected \(signatureWords)")
+                throw IndexError.invalidInput(
+                    "layer \(l): \(q.signatureWords)-word signatures, expected \(signatureWords)")
             }
             let postings = ImagePostings(q)
             perLayerWords.append(postings.distinctWords)

@@ -105,7 +105,8 @@ enum ConvolutionKernels {
     /// Each channel is first copied into a zero-padded plane (stride 2: split into even and odd
     /// columns), so every tap becomes a branch-free, contiguous multiply-add over a whole
     /// output row (8 lanes at a time). Channels are split into 16 groups run by Dispatch over the cores.
-    static func depthwise(_ x: FeatureMap, weights: [Float], bias: [Float], kernel k: Int, stride s: Int) -> FeatureMap {
+    static func depthwise(_ x: FeatureMap, weights: [Float], bias: [Float], kernel k: Int,
+                          stride s: Int) -> FeatureMap {
         precondition(s == 1 || s == 2, "depthwise stride \(s) unsupported")
         let (oh, padTop) = samePadding(input: x.height, kernel: k, stride: s)
         let (ow, padLeft) = samePadding(input: x.width, kernel: k, stride: s)
@@ -121,7 +122,8 @@ enum ConvolutionKernels {
             x.data.withUnsafeBufferPointer { src in
                 weights.withUnsafeBufferPointer { wt in
                     bias.withUnsafeBufferPointer { bs in
-                        let outBase = out.baseAddress!, srcBase = src.baseAddress!, wBase = wt.baseAddress!, bBase = bs.baseAddress!
+                        let outBase = out.baseAddress!, srcBase = src.baseAddress!,
+                            wBase = wt.baseAddress!, bBase = bs.baseAddress!
                         DispatchQueue.concurrentPerform(iterations: groups) { g in
                             let plane = UnsafeMutablePointer<Float>.allocate(capacity: planeFloats)
                             defer { plane.deallocate() }
@@ -175,7 +177,8 @@ enum ConvolutionKernels {
 
     /// out[i] += w · a[i] for i < n, eight lanes at a time.
     @inline(__always)
-    static func multiplyAdd(_ out: UnsafeMutablePointer<Float>, _ a: UnsafeMutablePointer<Float>, _ w: Float, _ n: Int) {
+    static func multiplyAdd(_ out: UnsafeMutablePointer<Float>, _ a: UnsafeMutablePointer<Float>,
+                            _ w: Float, _ n: Int) {
         var i = 0
         let wv = SIMD8<Float>(repeating: w)
         while i + 8 <= n {

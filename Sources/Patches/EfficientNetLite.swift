@@ -70,7 +70,8 @@ public final class EfficientNetLite: @unchecked Sendable {
                 for i in 0..<per { weights[c * per + i] *= scale }
                 bias[c] = beta.values[c] - mean.values[c] * scale
             }
-            return Conv(weights: weights, bias: bias, inChannels: depthwise ? cout : w.shape[1], outChannels: cout, kernel: k)
+            return Conv(weights: weights, bias: bias, inChannels: depthwise ? cout : w.shape[1],
+                        outChannels: cout, kernel: k)
         }
 
         stem = try folded("_conv_stem", "_bn0")
@@ -86,7 +87,8 @@ public final class EfficientNetLite: @unchecked Sendable {
             let project = try folded(p + "_project_conv", p + "_bn2")
             let inChannels = expand?.inChannels ?? dw.inChannels
             guard inChannels == previousOut else {
-                throw TorchFileError.badShape("block \(i) takes \(inChannels) channels, previous layer gives \(previousOut)")
+                throw TorchFileError.badShape(
+                    "block \(i) takes \(inChannels) channels, previous layer gives \(previousOut)")
             }
             var stride = 1
             if project.outChannels != previousStageOut {
@@ -121,7 +123,9 @@ public final class EfficientNetLite: @unchecked Sendable {
         case .blockExpand(let b), .blockOutput(let b):
             precondition(b < blocks.count, "block \(b) does not exist")
             for j in 0..<b { stride *= blocks[j].stride }
-            if case .blockExpand = tap { return (blocks[b].expand?.outChannels ?? blocks[b].depthwise.outChannels, stride) }
+            if case .blockExpand = tap {
+                return (blocks[b].expand?.outChannels ?? blocks[b].depthwise.outChannels, stride)
+            }
             return (blocks[b].project.outChannels, stride * blocks[b].stride)
         }
     }
@@ -147,11 +151,13 @@ public final class EfficientNetLite: @unchecked Sendable {
                 let hw = x.height * x.width
                 if let e = block.expand {
                     h = timed("pointwise", hw * e.weights.count) {
-                        ConvolutionKernels.pointwise(x, weights: e.weights, bias: e.bias, outChannels: e.outChannels, relu: true)
+                        ConvolutionKernels.pointwise(x, weights: e.weights, bias: e.bias, outChannels: e.outChannels,
+                                                     relu: true)
                     }
                 }
                 if taps.contains(.blockExpand(b)) { out[.blockExpand(b)] = h }
-                let dwOut = ((h.height + block.stride - 1) / block.stride) * ((h.width + block.stride - 1) / block.stride)
+                let dwOut = ((h.height + block.stride - 1) / block.stride)
+                    * ((h.width + block.stride - 1) / block.stride)
                 h = timed("depthwise", dwOut * block.depthwise.weights.count) {
                     ConvolutionKernels.depthwise(h, weights: block.depthwise.weights, bias: block.depthwise.bias,
                                                  kernel: block.depthwise.kernel, stride: block.stride)
@@ -167,7 +173,8 @@ public final class EfficientNetLite: @unchecked Sendable {
         }
         if taps.contains(.head) {
             out[.head] = timed("pointwise", x.height * x.width * head.weights.count) {
-                ConvolutionKernels.pointwise(x, weights: head.weights, bias: head.bias, outChannels: head.outChannels, relu: true)
+                ConvolutionKernels.pointwise(x, weights: head.weights, bias: head.bias, outChannels: head.outChannels,
+                                             relu: true)
             }
         }
         return out

@@ -35,7 +35,8 @@ public enum JPEGDecoder {
 
     /// Decodes `url`. With `minLongSide` > 0, libjpeg may downscale in the DCT domain by 1/2,
     /// 1/4 or 1/8 while the longer side stays ≥ `minLongSide` (cheap and alias-free).
-    public static func decode(_ url: URL, minLongSide: Int = 0, maxPixels: Int64 = defaultMaxPixels) throws -> RGBImage {
+    public static func decode(_ url: URL, minLongSide: Int = 0,
+                              maxPixels: Int64 = defaultMaxPixels) throws -> RGBImage {
         let path = url.path
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
@@ -50,10 +51,13 @@ public enum JPEGDecoder {
         guard !data.isEmpty else { throw ImageDecodeError.empty(name) }
         var result = tessera_jpeg_image()
         let status = data.withUnsafeBytes { raw -> Int32 in
-            tessera_jpeg_decode(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, Int32(minLongSide), maxPixels, &result)
+            tessera_jpeg_decode(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, Int32(minLongSide),
+                                maxPixels, &result)
         }
         defer { tessera_jpeg_free(&result) }
-        let message = withUnsafeBytes(of: result.message) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        let message = withUnsafeBytes(of: result.message) {
+            String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
         switch Int(status) {
         case Int(TESSERA_JPEG_OK): break
         case Int(TESSERA_JPEG_ERR_NOT_JPEG): throw ImageDecodeError.notJPEG(name)

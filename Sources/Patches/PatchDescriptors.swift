@@ -8,13 +8,21 @@ public struct PatchDescriptors: Sendable {
     public var positions: [(x: Int, y: Int)]
     /// The whole-image head map (1280×h×w), for global descriptors.
     public var headMap: FeatureMap
+    /// Further whole-image maps that were asked for (`PatchExtractor.describe(_:keeping:)`),
+    /// for global descriptors of other layers.
+    public var maps: [Tap: FeatureMap] = [:]
     /// Size of the image the patches were taken from (after the resize policy).
     public var width: Int
     public var height: Int
     public var patchCount: Int { positions.count }
 
-    public init(layers: [LayerKey: Matrix], positions: [(x: Int, y: Int)], headMap: FeatureMap, width: Int, height: Int) {
-        self.layers = layers; self.positions = positions; self.headMap = headMap; self.width = width; self.height = height
+    public init(layers: [LayerKey: Matrix], positions: [(x: Int, y: Int)], headMap: FeatureMap,
+                width: Int, height: Int) {
+        self.layers = layers
+        self.positions = positions
+        self.headMap = headMap
+        self.width = width
+        self.height = height
     }
 }
 

@@ -6,7 +6,8 @@ public enum PatchError: Error, CustomStringConvertible {
     case badOptions(String)
     public var description: String {
         switch self {
-        case .unknownLayer(let s): return "unknown layer \(s) (use blockN, blockN.expand, head or logits with /sum, /max or /fc)"
+        case .unknownLayer(let s):
+            return "unknown layer \(s) (use blockN, blockN.expand, head or logits with /sum, /max or /fc)"
         case .badOptions(let s): return "bad patch options: \(s)"
         }
     }
@@ -34,8 +35,12 @@ public final class PatchExtractor: @unchecked Sendable {
             case (_, .fc): throw PatchError.unknownLayer(key.description)
             default:
                 guard let tap = Tap(key.layer) else { throw PatchError.unknownLayer(key.description) }
-                if case .blockExpand(let b) = tap, b >= network.blockCount { throw PatchError.unknownLayer(key.description) }
-                if case .blockOutput(let b) = tap, b >= network.blockCount { throw PatchError.unknownLayer(key.description) }
+                if case .blockExpand(let b) = tap, b >= network.blockCount {
+                    throw PatchError.unknownLayer(key.description)
+                }
+                if case .blockOutput(let b) = tap, b >= network.blockCount {
+                    throw PatchError.unknownLayer(key.description)
+                }
             }
         }
     }
@@ -43,9 +48,12 @@ public final class PatchExtractor: @unchecked Sendable {
     /// The resize policy of `PatchOptions.maxSide`: target size for a `w`×`h` image.
     public func targetSize(width w: Int, height h: Int) -> (width: Int, height: Int) {
         var scale = options.maxSide > 0 ? Double(options.maxSide) / Double(max(w, h)) : 1
-        if Double(min(w, h)) * scale < Double(options.patchSize) { scale = Double(options.patchSize) / Double(min(w, h)) }
+        if Double(min(w, h)) * scale < Double(options.patchSize) {
+            scale = Double(options.patchSize) / Double(min(w, h))
+        }
         if abs(scale - 1) < 1e-9 { return (w, h) }
-        return (max(options.patchSize, Int((Double(w) * scale).rounded())), max(options.patchSize, Int((Double(h) * scale).rounded())))
+        return (max(options.patchSize, Int((Double(w) * scale).rounded())),
+                max(options.patchSize, Int((Double(h) * scale).rounded())))
     }
 
     /// Decodes `url` and applies the resize policy.
@@ -86,16 +94,17 @@ public final class PatchExtractor: @unchecked Sendable {
         return t
     }
 
-    /// Descriptors of an already-resized image.
-    public func describe(_ image: RGBImage, profile: ForwardProfile? = nil) -> PatchDescriptors {
+    /// Descriptors of an already-resized image, and its whole-image maps of `keeping` (the
+    /// head map always).
+    public func describe(_ image: RGBImage, keeping: Set<Tap> = [], profile: ForwardProfile? = nil) -> PatchDescriptors {
         switch options.mode {
-        case .shared: return describeShared(image, profile)
-        case .perPatch: return describePerPatch(image, profile)
+        case .shared: return describeShared(image, keeping, profile)
+        case .perPatch: return describePerPatch(image, keeping, profile)
         }
     }
 
-    func describeShared(_ image: RGBImage, _ profile: ForwardProfile?) -> PatchDescriptors {
-        let maps = network.forward(FeatureMap(networkInputFrom: image), taps: taps, profile: profile)
+    func describeShared(_ image: RGBImage, _ keeping: Set<Tap>, _ profile: ForwardProfile?) -> PatchDescriptors {
+        let maps = network.forward(FeatureMap(networkInputFrom: image), taps: taps.union(keeping), profile: profile)
         let positions = grid(width: image.width, height: image.height)
         var layers: [LayerKey: Matrix] = [:]
         for key in options.layers {
@@ -103,31 +112,40 @@ public final class PatchExtractor: @unchecked Sendable {
             let s = network.geometry(of: tap).stride
             let xs = Array(Set(positions.map(\.x))).sorted().map { $0 / s }
             let ys = Array(Set(positions.map(\.y))).sorted().map { $0 / s }
-            let pooled = WindowPooling.pool(maps[tap]!, xs: xs, ys: ys, side: options.patchSize / s, pooling: key.pooling)
+            let pooled = WindowPooling.pool(maps[tap]!, xs: xs, ys: ys, side: options.patchSize / s,
+                                            pooling: key.pooling)
             var m = key.layer == "logits" ? network.logits(pooledHeads: pooled) : pooled
             signedSqrtL2(&m)
             layers[key] = m
         }
-        return PatchDescriptors(layers: layers, positions: positions, headMap: maps[.head]!, width: image.width, height: image.height)
+        var d = PatchDescriptors(layers: layers, positions: positions, headMap: maps[.head]!,
+                                 width: image.width, height: image.height)
+        for tap in keeping { d.maps[tap] = maps[tap] }
+        return d
     }
 
-    func describePerPatch(_ image: RGBImage, _ profile: ForwardProfile?) -> PatchDescriptors {
+    func describePerPatch(_ image: RGBImage, _ keeping: Set<Tap>, _ profile: ForwardProfile?) -> PatchDescriptors {
         let positions = grid(width: image.width, height: image.height)
         var layers: [LayerKey: Matrix] = [:]
         for key in options.layers { layers[key] = Matrix(rows: 0, cols: 0) }
         let p = options.patchSize
         for pos in positions {
-            let crop = image.cropped(x: pos.x, y: pos.y, width: min(p, image.width - pos.x), height: min(p, image.height - pos.y))
+            let crop = image.cropped(x: pos.x, y: pos.y, width: min(p, image.width - pos.x),
+                                     height: min(p, image.height - pos.y))
             let maps = network.forward(FeatureMap(networkInputFrom: crop), taps: taps, profile: profile)
             for key in options.layers {
                 let tap: Tap = key.layer == "logits" ? .head : Tap(key.layer)!
                 let map = maps[tap]!
-                let pooled = WindowPooling.pool(map, xs: [0], ys: [0], side: max(map.width, map.height), pooling: key.pooling)
+                let pooled = WindowPooling.pool(map, xs: [0], ys: [0], side: max(map.width, map.height),
+                                                pooling: key.pooling)
                 layers[key]!.append(rowsOf: key.layer == "logits" ? network.logits(pooledHeads: pooled) : pooled)
             }
         }
         for key in options.layers { signedSqrtL2(&layers[key]!) }
-        let head = network.forward(FeatureMap(networkInputFrom: image), taps: [.head], profile: profile)[.head]!
-        return PatchDescriptors(layers: layers, positions: positions, headMap: head, width: image.width, height: image.height)
+        let whole = network.forward(FeatureMap(networkInputFrom: image), taps: keeping.union([.head]), profile: profile)
+        var d = PatchDescriptors(layers: layers, positions: positions, headMap: whole[.head]!,
+                                 width: image.width, height: image.height)
+        for tap in keeping { d.maps[tap] = whole[tap] }
+        return d
     }
 }

@@ -35,6 +35,7 @@ public struct PatchOptions: Codable, Sendable, Equatable {
 
     /// A stable text form, stored with vocabularies and indexes to detect mismatches.
     public var identity: String {
-        "patch=\(patchSize) stride=\(stride) maxSide=\(maxSide) mode=\(mode.rawValue) layers=\(layers.map(\.description).joined(separator: ","))"
+        "patch=\(patchSize) stride=\(stride) maxSide=\(maxSide) mode=\(mode.rawValue) "
+            + "layers=\(layers.map(\.description).joined(separator: ","))"
     }
 }

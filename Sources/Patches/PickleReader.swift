@@ -75,7 +75,9 @@ struct PickleReader {
             return items
         }
         func setItems(_ items: [PickleValue]) throws {
-            guard case .dict(var d) = try pop() else { throw TorchFileError.malformedPickle("SETITEM(S) on a non-dict") }
+            guard case .dict(var d) = try pop() else {
+                throw TorchFileError.malformedPickle("SETITEM(S) on a non-dict")
+            }
             var i = 0
             while i + 1 < items.count { d.append((items[i], items[i + 1])); i += 2 }
             stack.append(.dict(d))
@@ -111,9 +113,11 @@ struct PickleReader {
                 for x in b { bits = bits << 8 | UInt64(x) }
                 stack.append(.float(Double(bitPattern: bits)))
             case 0x58: stack.append(.string(String(decoding: try take(try uint(4)), as: UTF8.self)))   // BINUNICODE
-            case 0x8C: stack.append(.string(String(decoding: try take(try uint(1)), as: UTF8.self)))   // SHORT_BINUNICODE
+            case 0x8C:                                                  // SHORT_BINUNICODE
+                stack.append(.string(String(decoding: try take(try uint(1)), as: UTF8.self)))
             case 0x8D: stack.append(.string(String(decoding: try take(try uint(8)), as: UTF8.self)))   // BINUNICODE8
-            case 0x55: stack.append(.string(String(decoding: try take(try uint(1)), as: UTF8.self)))   // SHORT_BINSTRING
+            case 0x55:                                                  // SHORT_BINSTRING
+                stack.append(.string(String(decoding: try take(try uint(1)), as: UTF8.self)))
             case 0x54: stack.append(.string(String(decoding: try take(try uint(4)), as: UTF8.self)))   // BINSTRING
             case 0x43: stack.append(.bytes(try take(try uint(1))))      // SHORT_BINBYTES
             case 0x42: stack.append(.bytes(try take(try uint(4))))      // BINBYTES
@@ -127,7 +131,11 @@ struct PickleReader {
             case 0x74: stack.append(.tuple(try popToMark()))            // TUPLE
             case 0x85: stack.append(.tuple([try pop()]))                // TUPLE1
             case 0x86: let b = try pop(); let a = try pop(); stack.append(.tuple([a, b]))               // TUPLE2
-            case 0x87: let c = try pop(); let b = try pop(); let a = try pop(); stack.append(.tuple([a, b, c]))  // TUPLE3
+            case 0x87:                                                  // TUPLE3
+                let c = try pop()
+                let b = try pop()
+                let a = try pop()
+                stack.append(.tuple([a, b, c]))
             case 0x61:                                                  // APPEND
                 let v = try pop()
                 guard case .list(var l) = try pop() else { throw TorchFileError.malformedPickle("APPEND") }
@@ -153,7 +161,8 @@ struct PickleReader {
                 stack.append(try reduce(callable, args))
             case 0x62: _ = try pop()                                    // BUILD: state ignored (e.g. _metadata)
             default:
-                throw TorchFileError.malformedPickle(String(format: "unsupported opcode 0x%02x at byte %d", op, offset - 1))
+                throw TorchFileError.malformedPickle(
+                    String(format: "unsupported opcode 0x%02x at byte %d", op, offset - 1))
             }
         }
     }
@@ -172,11 +181,18 @@ struct PickleReader {
                   case .int(let off) = a[1], case .tuple(let sz) = a[2], case .tuple(let st) = a[3] else {
                 throw TorchFileError.malformedPickle("tensor record")
             }
-            let size = try sz.map { v -> Int in guard case .int(let i) = v else { throw TorchFileError.malformedPickle("size") }; return i }
-            let stride = try st.map { v -> Int in guard case .int(let i) = v else { throw TorchFileError.malformedPickle("stride") }; return i }
+            let size = try sz.map { v -> Int in
+                guard case .int(let i) = v else { throw TorchFileError.malformedPickle("size") }
+                return i
+            }
+            let stride = try st.map { v -> Int in
+                guard case .int(let i) = v else { throw TorchFileError.malformedPickle("stride") }
+                return i
+            }
             guard size.count == stride.count else { throw TorchFileError.malformedPickle("size/stride rank") }
             storageElementSizes[key] = PickleReader.elementSize(storageType)
-            return .tensor(TensorRef(storageType: storageType, storageKey: key, storageOffset: off, size: size, stride: stride))
+            return .tensor(TensorRef(storageType: storageType, storageKey: key, storageOffset: off,
+                                     size: size, stride: stride))
         default:
             // Unknown callables (e.g. metadata helpers) become opaque values.
             return .tuple(a)

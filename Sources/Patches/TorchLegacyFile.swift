@@ -81,7 +81,9 @@ public enum TorchLegacyFile {
         for (k, v) in entries {
             guard case .string(let name) = k, case .tensor(let t) = v else { continue }
             guard t.storageType == "FloatStorage" else { continue }
-            guard let s = storages[t.storageKey] else { throw TorchFileError.missingTensor("storage \(t.storageKey) of \(name)") }
+            guard let s = storages[t.storageKey] else {
+                throw TorchFileError.missingTensor("storage \(t.storageKey) of \(name)")
+            }
             out[name] = try materialise(t, storage: s, bytes: bytes, name: name)
         }
         return out
@@ -101,7 +103,8 @@ public enum TorchLegacyFile {
         var maxIndex = t.storageOffset
         for (d, n) in t.size.enumerated() where n > 0 { maxIndex += (n - 1) * t.stride[d] }
         guard count == 0 || maxIndex < s.count else {
-            throw TorchFileError.badShape("\(name): view \(t.size) stride \(t.stride) exceeds its storage of \(s.count)")
+            throw TorchFileError.badShape(
+                "\(name): view \(t.size) stride \(t.stride) exceeds its storage of \(s.count)")
         }
         var values = [Float](repeating: 0, count: count)
         let base = bytes.baseAddress! + s.offset

@@ -6,7 +6,8 @@ import TesseraCore
 /// combination of a top row in `ys` and a left column in `xs`, `side` cells each, clipped to
 /// the map — so pooling is separable: first along rows for every left column, then along
 /// columns, which costs H·|xs|·side + |ys|·|xs|·side per channel instead of |ys|·|xs|·side².
-/// Output row j·|xs| + i pools the window at (xs[i], ys[j]); channels are split into 8 groups run by Dispatch over the cores.
+/// Output row j·|xs| + i pools the window at (xs[i], ys[j]); channels are split into 8 groups
+/// run by Dispatch over the cores.
 enum WindowPooling {
     static func pool(_ map: FeatureMap, xs: [Int], ys: [Int], side: Int, pooling: Pooling) -> Matrix {
         let C = map.channels, H = map.height, W = map.width

@@ -8,7 +8,8 @@ enum Checksum {
         let n = bytes.count / 8
         guard let base = bytes.baseAddress else { return h }
         for i in 0..<n {
-            h = (h ^ UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))) &* 0x100_0000_01b3
+            h = (h ^ UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))
+                &* 0x100_0000_01b3
         }
         return h
     }

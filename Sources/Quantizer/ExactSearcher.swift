@@ -18,7 +18,8 @@ public final class ExactSearcher: NearestCentroidSearcher, @unchecked Sendable {
     }
 
     public func search(queries: Matrix, k: Int) -> (words: [UInt32], distances: [Float]) {
-        precondition(queries.cols == centroids.cols, "ExactSearcher: query dim \(queries.cols) ≠ centroid dim \(centroids.cols)")
+        precondition(queries.cols == centroids.cols,
+                     "ExactSearcher: query dim \(queries.cols) ≠ centroid dim \(centroids.cols)")
         let n = queries.rows, kc = centroids.rows, d = centroids.cols
         var words = [UInt32](repeating: QuantizedLayer.none, count: n * k)
         var dists = [Float](repeating: .infinity, count: n * k)

@@ -5,8 +5,8 @@ public struct KDForestOptions: Sendable, Equatable, Codable {
     /// Number of randomised trees (default 8).
     public var trees: Int = 8
     /// Search budget: distinct centroids compared per query, shared by all trees (default 128:
-    /// recall@1 0.95 of the exact nearest word with 20k words on held-out 128-d synthetic data,
-    /// where 64 checks gave 0.895; on real descriptors see Bench/RESULTS.md, Quantizer).
+    /// a balance of recall of the exact nearest word and assignment speed at 20k words; recall
+    /// against budget is in Bench/RESULTS.md, Quantizer).
     public var maxLeafChecks: Int = 128
     /// Maximum centroids per leaf (default 1, as FLANN's randomised trees).
     public var leafSize: Int = 1
@@ -14,7 +14,8 @@ public struct KDForestOptions: Sendable, Equatable, Codable {
     public var topVarianceDims: Int = 5
     /// Seed of the random split choices (default 0x5EED).
     public var seed: UInt64 = 0x5EED
-    public init(trees: Int = 8, maxLeafChecks: Int = 128, leafSize: Int = 1, topVarianceDims: Int = 5, seed: UInt64 = 0x5EED) {
+    public init(trees: Int = 8, maxLeafChecks: Int = 128, leafSize: Int = 1, topVarianceDims: Int = 5,
+                seed: UInt64 = 0x5EED) {
         self.trees = trees; self.maxLeafChecks = maxLeafChecks; self.leafSize = leafSize
         self.topVarianceDims = topVarianceDims; self.seed = seed
     }
@@ -57,7 +58,8 @@ public final class KDForestSearcher: NearestCentroidSearcher, @unchecked Sendabl
                     for t in r {
                         var rng = SeededGenerator(seed: options.seed &+ UInt64(t) &* 0x9E37_79B9_7F4A_7C15)
                         var tb = TreeBuilder(data: cp.baseAddress!, rows: k, d: centroids.cols,
-                                             leafSize: max(1, options.leafSize), topDims: max(1, options.topVarianceDims))
+                                             leafSize: max(1, options.leafSize),
+                                             topDims: max(1, options.topVarianceDims))
                         tb.build(using: &rng)
                         b[t] = tb
                     }
@@ -66,7 +68,8 @@ public final class KDForestSearcher: NearestCentroidSearcher, @unchecked Sendabl
         }
         for tb in built {
             let tb = tb!
-            let nodeBase = Int32(splitDim.count), leafBase = Int32(leafStart.count - 1), itemBase = Int32(leafItems.count)
+            let nodeBase = Int32(splitDim.count), leafBase = Int32(leafStart.count - 1),
+                itemBase = Int32(leafItems.count)
             func remap(_ c: Int32) -> Int32 { c >= 0 ? c + nodeBase : ~(~c + leafBase) }
             splitDim += tb.splitDim; splitVal += tb.splitVal
             left += tb.left.map(remap); right += tb.right.map(remap)
@@ -76,7 +79,9 @@ public final class KDForestSearcher: NearestCentroidSearcher, @unchecked Sendabl
         }
         directLeaves = zip(leafStart.dropFirst(), leafStart).allSatisfy { $0 - $1 == 1 }
         func leafCode(_ c: Int32) -> Int32 { c >= 0 || !directLeaves ? c : ~Int32(leafItems[Int(leafStart[Int(~c)])]) }
-        nodes = (0..<splitDim.count).map { KDNode(dim: splitDim[$0], val: splitVal[$0], left: leafCode(left[$0]), right: leafCode(right[$0])) }
+        nodes = (0..<splitDim.count).map {
+            KDNode(dim: splitDim[$0], val: splitVal[$0], left: leafCode(left[$0]), right: leafCode(right[$0]))
+        }
         roots = roots.map(leafCode)
     }
 
@@ -90,10 +95,14 @@ public final class KDForestSearcher: NearestCentroidSearcher, @unchecked Sendabl
     /// the hint. `order` (a permutation of the query rows) only changes the processing order,
     /// e.g. grouping queries by hint so that nearby queries touch the same centroids while they
     /// are in cache; results are always returned in row order and do not depend on it.
-    public func search(queries: Matrix, k: Int, hints: [UInt32]?, order: [Int32]?) -> (words: [UInt32], distances: [Float]) {
-        precondition(hints == nil || hints!.count == queries.rows, "KDForestSearcher: \(hints!.count) hints for \(queries.rows) queries")
-        precondition(order == nil || order!.count == queries.rows, "KDForestSearcher: order has \(order!.count) rows, expected \(queries.rows)")
-        precondition(queries.cols == centroids.cols, "KDForestSearcher: query dim \(queries.cols) ≠ centroid dim \(centroids.cols)")
+    public func search(queries: Matrix, k: Int, hints: [UInt32]?,
+                       order: [Int32]?) -> (words: [UInt32], distances: [Float]) {
+        precondition(hints == nil || hints!.count == queries.rows,
+                     "KDForestSearcher: \(hints!.count) hints for \(queries.rows) queries")
+        precondition(order == nil || order!.count == queries.rows,
+                     "KDForestSearcher: order has \(order!.count) rows, expected \(queries.rows)")
+        precondition(queries.cols == centroids.cols,
+                     "KDForestSearcher: query dim \(queries.cols) ≠ centroid dim \(centroids.cols)")
         let n = queries.rows, kc = centroids.rows, d = centroids.cols
         var words = [UInt32](repeating: QuantizedLayer.none, count: n * k)
         var dists = [Float](repeating: .infinity, count: n * k)
@@ -108,7 +117,8 @@ public final class KDForestSearcher: NearestCentroidSearcher, @unchecked Sendabl
         leafStart.withUnsafeBufferPointer { ls in
         leafItems.withUnsafeBufferPointer { li in
             let tree = ForestView(nodes: np.baseAddress ?? UnsafePointer(bitPattern: 16)!, direct: directLeaves,
-                                  leafStart: ls.baseAddress!, leafItems: li.baseAddress ?? UnsafePointer(bitPattern: 16)!,
+                                  leafStart: ls.baseAddress!,
+                                  leafItems: li.baseAddress ?? UnsafePointer(bitPattern: 16)!,
                                   centroids: cp.baseAddress!, d: d)
             let wb = wp.baseAddress!, db = dp.baseAddress!
             let roots = self.roots
@@ -237,7 +247,13 @@ private struct QueryState {
         topDist = .allocate(capacity: k); topIdx = .allocate(capacity: k)
     }
 
-    func free() { stamp.deallocate(); heapBound.deallocate(); heapNode.deallocate(); topDist.deallocate(); topIdx.deallocate() }
+    func free() {
+        stamp.deallocate()
+        heapBound.deallocate()
+        heapNode.deallocate()
+        topDist.deallocate()
+        topIdx.deallocate()
+    }
 
     @inline(__always) var worst: Float { topDist[k - 1] }
 

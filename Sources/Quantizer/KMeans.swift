@@ -54,7 +54,8 @@ public func kMeans(data: Matrix, options: KMeansOptions, searcher kind: Searcher
                    progress: ((Int, Float) -> Void)? = nil) -> KMeansResult {
     let n = data.rows, d = data.cols
     guard n > 0, d > 0 else {
-        return KMeansResult(centroids: Matrix(rows: 0, cols: d), assignment: [], distances: [], objective: [], clusterSizes: [])
+        return KMeansResult(centroids: Matrix(rows: 0, cols: d), assignment: [], distances: [], objective: [],
+                            clusterSizes: [])
     }
     let k = max(1, min(options.k, n))
     var rng = SeededGenerator(seed: options.seed)
@@ -67,7 +68,8 @@ public func kMeans(data: Matrix, options: KMeansOptions, searcher kind: Searcher
         let s = kind.make(centroids: centroids)
         if let forest = s as? KDForestSearcher {
             // AKM: previous assignment as hint, queries processed grouped by it (cache locality).
-            let hints: [UInt32]? = options.keepPreviousIfCloser && assignment[0] != QuantizedLayer.none ? assignment : nil
+            let hints: [UInt32]? = options.keepPreviousIfCloser && assignment[0] != QuantizedLayer.none
+                ? assignment : nil
             let order = hints.map { groupedOrder($0, k: k) }
             (assignment, distances) = forest.search(queries: data, k: 1, hints: hints, order: order)
         } else {

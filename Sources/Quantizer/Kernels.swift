@@ -71,7 +71,11 @@ struct TopK {
     var dist: [Float]
     var idx: [UInt32]
     let k: Int
-    init(k: Int) { self.k = k; dist = [Float](repeating: .infinity, count: k); idx = [UInt32](repeating: UInt32.max, count: k) }
+    init(k: Int) {
+        self.k = k
+        dist = [Float](repeating: .infinity, count: k)
+        idx = [UInt32](repeating: UInt32.max, count: k)
+    }
     @inline(__always) var worst: Float { dist[k - 1] }
     @inline(__always) mutating func reset() {
         for j in 0..<k { dist[j] = .infinity; idx[j] = UInt32.max }

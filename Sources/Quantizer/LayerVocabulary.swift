@@ -6,7 +6,8 @@ public enum AssignError: Error, CustomStringConvertible, Equatable {
     case dimensionMismatch(layer: LayerKey, got: Int, expected: Int)
     public var description: String {
         switch self {
-        case .dimensionMismatch(let l, let g, let e): return "layer \(l): descriptors have \(g) dimensions, the vocabulary expects \(e)"
+        case .dimensionMismatch(let l, let g, let e):
+            return "layer \(l): descriptors have \(g) dimensions, the vocabulary expects \(e)"
         }
     }
 }
@@ -38,7 +39,8 @@ public struct LayerVocabulary: Sendable {
     public let key: LayerKey
     /// PCA applied before quantisation (nil: descriptors used as given).
     public let pca: PCA?
-    /// Visual words (words×dim, in the post-PCA space); read in place from the file's mapping after ``Vocabulary/load(from:expectedModelSHA256:expectedLayers:)``.
+    /// Visual words (words×dim, in the post-PCA space); read in place from the file's mapping after
+    /// ``Vocabulary/load(from:expectedModelSHA256:expectedLayers:)``.
     public let centroids: Matrix
     /// Hamming embedding (projection bits×dim, thresholds words×bits).
     public let hamming: HammingEmbedding
@@ -69,7 +71,8 @@ public struct LayerVocabulary: Sendable {
     /// distance kept) when its squared distance exceeds ratio · the nearest squared distance.
     /// Throws ``AssignError/dimensionMismatch(layer:got:expected:)`` when the descriptors do not
     /// have the layer's input dimension.
-    public func assign(_ descriptors: Matrix, k: Int, ratio: Float? = nil, exact: Bool = false) throws -> QuantizedLayer {
+    public func assign(_ descriptors: Matrix, k: Int, ratio: Float? = nil,
+                       exact: Bool = false) throws -> QuantizedLayer {
         guard descriptors.cols == inputDim else {
             throw AssignError.dimensionMismatch(layer: key, got: descriptors.cols, expected: inputDim)
         }
@@ -83,13 +86,15 @@ public struct LayerVocabulary: Sendable {
             }
         }
         let s = hamming.signatures(x, words: w, k: kk)
-        return QuantizedLayer(count: x.rows, k: kk, signatureWords: hamming.signatureWords, words: w, distances: d, signatures: s)
+        return QuantizedLayer(count: x.rows, k: kk, signatureWords: hamming.signatureWords, words: w, distances: d,
+                              signatures: s)
     }
 
     /// idf_w = log(N / max(n_w, 1)) (MOF eq. 4) where N = `imageCount` and n_w = number of
     /// images with at least one row whose nearest word is w. Frozen at training time so a
     /// score never depends on insertion order or on how a collection is split.
-    public static func inverseDocumentFrequency(assignment: [UInt32], imageOfRow: [Int32], imageCount: Int, words: Int) -> [Float] {
+    public static func inverseDocumentFrequency(assignment: [UInt32], imageOfRow: [Int32], imageCount: Int,
+                                                words: Int) -> [Float] {
         var seen = Set<UInt64>()
         var df = [Int](repeating: 0, count: words)
         for (i, w) in assignment.enumerated() where w != QuantizedLayer.none {

@@ -21,36 +21,10 @@ public struct PCA: Sendable, Equatable {
         self.mean = mean; self.components = components; self.eigenvalues = eigenvalues
     }
 
-    /// Learns μ and the top `outputDim` components from `data` (n×d): covariance by SGEMM over
-    /// centred blocks of 4096 rows, eigen-decomposition with LAPACK `ssyevd_`.
+    /// Learns μ and the top `outputDim` components from `data` (n×d) (`PrincipalComponents`).
     public static func learn(data: Matrix, outputDim: Int) throws -> PCA {
-        let n = data.rows, d = data.cols
-        let dOut = max(1, min(outputDim, d))
-        var mean = [Double](repeating: 0, count: d)
-        data.withUnsafeBufferPointer { p in
-            for i in 0..<n { for j in 0..<d { mean[j] += Double(p[i * d + j]) } }
-        }
-        let mu = mean.map { Float($0 / Double(max(1, n))) }
-        var cov = [Float](repeating: 0, count: d * d)
-        let block = 4096
-        var centred = [Float](repeating: 0, count: min(block, max(1, n)) * d)
-        data.withUnsafeBufferPointer { p in
-        cov.withUnsafeMutableBufferPointer { cp in
-        centred.withUnsafeMutableBufferPointer { bp in
-            var s = 0
-            while s < n {
-                let r = min(block, n - s)
-                for i in 0..<r { for j in 0..<d { bp[i * d + j] = p[(s + i) * d + j] - mu[j] } }
-                Kernels.sgemm(transA: true, m: d, n: d, k: r, alpha: 1 / Float(max(1, n)), a: bp.baseAddress!, lda: d,
-                              b: bp.baseAddress!, ldb: d, beta: s == 0 ? 0 : 1, c: cp.baseAddress!, ldc: d)
-                s += r
-            }
-        }}}
-        // Symmetrise (guards against rounding asymmetry of the two triangles).
-        for i in 0..<d { for j in (i + 1)..<max(i + 1, d) { let v = (cov[i * d + j] + cov[j * d + i]) / 2; cov[i * d + j] = v; cov[j * d + i] = v } }
-        let (values, vectors) = try SymmetricEigen.decompose(cov, dimension: d)
-        return PCA(mean: mu, components: Matrix(rows: dOut, cols: d, data: Array(vectors[0..<(dOut * d)])),
-                   eigenvalues: Array(values[0..<dOut]))
+        let pc = try PrincipalComponents.learn(from: data, count: outputDim)
+        return PCA(mean: pc.mean, components: pc.components, eigenvalues: pc.eigenvalues)
     }
 
     /// Projects every row of `x` (n×d) to d' dimensions and L2-normalises it.

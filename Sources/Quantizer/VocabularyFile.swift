@@ -10,7 +10,7 @@ import TesseraCore
 /// | 12 | 4 | reserved, 0 |
 /// | 16 | 8 | header length H in bytes, `UInt64` |
 /// | 24 | 8 | total file length L in bytes (checksum included), `UInt64` |
-/// | 32 | H | header: UTF-8 JSON (sorted keys) — metadata, per-layer shapes, forest options, stats, and the section table |
+/// | 32 | H | header: UTF-8 JSON (sorted keys): metadata, per-layer shapes, forest options, stats, section table |
 /// | D = align64(32 + H) | … | binary sections, each starting at D + a multiple of 64, zero-padded to 64 bytes |
 /// | L − 8 | 8 | checksum: FNV-1a-64 over the L − 8 preceding bytes read as `UInt64` words (see `Checksum`) |
 ///
@@ -28,8 +28,8 @@ import TesseraCore
 /// `clusterSizes`) are copied. On a big-endian host every section is copied (byte-swapped).
 /// ``decode(_:expectedModelSHA256:expectedLayers:)`` reads from bytes the caller owns and so
 /// copies every section. The k-d forest is not stored: it is rebuilt on load from the
-/// centroids with the stored forest options and seed (deterministic; 8 trees over 20k
-/// centroids in 0.13 s, Bench/RESULTS.md, Quantizer).
+/// centroids with the stored forest options and seed (deterministic, so every load gets the
+/// same forest; its cost is in Bench/RESULTS.md, Quantizer).
 extension Vocabulary {
     /// The format version written by this build.
     public static let formatVersion: UInt32 = 1
@@ -109,7 +109,8 @@ extension Vocabulary {
         do { file = try MappedFile(path: url.path) } catch {
             throw VocabularyFileError.io(path: url.path, message: "\(error)")
         }
-        return try decode(file.bytes, mappedFrom: file, expectedModelSHA256: expectedModelSHA256, expectedLayers: expectedLayers)
+        return try decode(file.bytes, mappedFrom: file, expectedModelSHA256: expectedModelSHA256,
+                          expectedLayers: expectedLayers)
     }
 
     /// Decodes the file format from bytes (see the type's documentation for the checks). Every
@@ -121,18 +122,22 @@ extension Vocabulary {
 
     /// Decodes `raw`; when `file` is given, `raw` is `file.bytes` and matrix sections become
     /// views into it (on a little-endian host) instead of copies.
-    private static func decode(_ raw: UnsafeRawBufferPointer, mappedFrom file: MappedFile?, expectedModelSHA256: String?,
-                               expectedLayers: [LayerKey]?) throws -> Vocabulary {
+    private static func decode(_ raw: UnsafeRawBufferPointer, mappedFrom file: MappedFile?,
+                               expectedModelSHA256: String?, expectedLayers: [LayerKey]?) throws -> Vocabulary {
         guard raw.count >= 32 else { throw VocabularyFileError.truncated(expectedBytes: 32, actualBytes: raw.count) }
         guard Array(raw[0..<8]) == magic else { throw VocabularyFileError.badMagic }
         let version = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-        guard version == formatVersion else { throw VocabularyFileError.unsupportedVersion(found: version, supported: formatVersion) }
+        guard version == formatVersion else {
+            throw VocabularyFileError.unsupportedVersion(found: version, supported: formatVersion)
+        }
         let headerLength = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
         let total = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
         guard total <= UInt64(Int.max), headerLength < total else {
             throw VocabularyFileError.malformedHeader("header length \(headerLength), total length \(total)")
         }
-        guard raw.count >= Int(total) else { throw VocabularyFileError.truncated(expectedBytes: Int(total), actualBytes: raw.count) }
+        guard raw.count >= Int(total) else {
+            throw VocabularyFileError.truncated(expectedBytes: Int(total), actualBytes: raw.count)
+        }
         guard raw.count == Int(total), total % 8 == 0, total >= 40 else {
             throw VocabularyFileError.malformedHeader("file is \(raw.count) bytes, header declares \(total)")
         }
@@ -148,7 +153,9 @@ extension Vocabulary {
         }
         let dataStart = align64(32 + h)
         let keys = try header.layers.map { lh -> LayerKey in
-            guard let k = LayerKey(lh.key) else { throw VocabularyFileError.malformedHeader("bad layer key \"\(lh.key)\"") }
+            guard let k = LayerKey(lh.key) else {
+                throw VocabularyFileError.malformedHeader("bad layer key \"\(lh.key)\"")
+            }
             return k
         }
         if let e = expectedModelSHA256, e.lowercased() != header.modelSHA256.lowercased() {
@@ -165,9 +172,12 @@ extension Vocabulary {
                 }
                 guard s.count == count, s.type == type, s.offset >= 0, s.offset % 64 == 0,
                       dataStart + s.offset + 4 * count <= end else {
-                    throw VocabularyFileError.malformedHeader("layer \(key): section \(name) has \(s.count) \(s.type) at \(s.offset), expected \(count) \(type) in bounds")
+                    throw VocabularyFileError.malformedHeader(
+                        "layer \(key): section \(name) has \(s.count) \(s.type) at \(s.offset), "
+                            + "expected \(count) \(type) in bounds")
                 }
-                return UnsafeRawBufferPointer(rebasing: raw[(dataStart + s.offset)..<(dataStart + s.offset + 4 * count)])
+                return UnsafeRawBufferPointer(
+                    rebasing: raw[(dataStart + s.offset)..<(dataStart + s.offset + 4 * count)])
             }
             func floats(_ name: String, _ count: Int) throws -> [Float] { readFloats(try section(name, count)) }
             /// A rows×cols section: in place from the mapping when there is one (sections are
@@ -204,7 +214,8 @@ extension Vocabulary {
                                           stats: stats, forestOptions: lh.forest))
         }
         return Vocabulary(layers: layers, modelSHA256: header.modelSHA256, patchSettings: header.patchSettings,
-                          trainingSet: header.trainingSet, created: Date(timeIntervalSince1970: header.createdUnixSeconds))
+                          trainingSet: header.trainingSet,
+                          created: Date(timeIntervalSince1970: header.createdUnixSeconds))
     }
 }
 
@@ -234,7 +245,9 @@ private func appendLE<T: FixedWidthInteger>(_ v: T, _ b: inout [UInt8]) {
     withUnsafeBytes(of: v.littleEndian) { b += $0 }
 }
 private func readFloats(_ r: UnsafeRawBufferPointer) -> [Float] {
-    (0..<(r.count / 4)).map { Float(bitPattern: UInt32(littleEndian: r.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+    (0..<(r.count / 4)).map {
+        Float(bitPattern: UInt32(littleEndian: r.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))
+    }
 }
 private func readUInt32s(_ r: UnsafeRawBufferPointer) -> [UInt32] {
     (0..<(r.count / 4)).map { UInt32(littleEndian: r.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)) }

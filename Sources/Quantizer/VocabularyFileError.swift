@@ -25,10 +25,12 @@ public enum VocabularyFileError: Error, CustomStringConvertible, Equatable {
         case .badMagic: return "not a vocabulary file (magic is not \"TSRVOCAB\")"
         case .checksumMismatch(let s, let c):
             return "vocabulary file corrupt: stored checksum \(String(s, radix: 16)), computed \(String(c, radix: 16))"
-        case .unsupportedVersion(let f, let s): return "vocabulary file format version \(f) is not supported (this build reads version \(s))"
+        case .unsupportedVersion(let f, let s):
+            return "vocabulary file format version \(f) is not supported (this build reads version \(s))"
         case .modelMismatch(let e, let f): return "vocabulary was trained for model \(f), but the model in use is \(e)"
         case .layerMismatch(let e, let f):
-            return "vocabulary has layers [\(f.map(\.description).joined(separator: ", "))], expected [\(e.map(\.description).joined(separator: ", "))]"
+            return "vocabulary has layers [\(f.map(\.description).joined(separator: ", "))], "
+                + "expected [\(e.map(\.description).joined(separator: ", "))]"
         case .malformedHeader(let m): return "vocabulary file header malformed: \(m)"
         case .io(let p, let m): return "vocabulary file \(p): \(m)"
         }

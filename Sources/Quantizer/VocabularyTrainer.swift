@@ -15,8 +15,8 @@ public struct TrainOptions: Sendable {
     public var words: Int = 20_000
     /// Training descriptors per word at least (caps `words`). Default 32: the per-word HE
     /// medians and the IDF need a few dozen samples per word; with fewer, words become
-    /// noise. Measured on both development sets (Bench/RESULTS.md, vocabulary-size sweep):
-    /// 2,000–5,000 words trained on ~50–75k descriptors beat 12–19k words.
+    /// noise, so a small training set gets fewer, better-trained words (Bench/RESULTS.md,
+    /// parameter sweeps: vocabulary size).
     public var minDescriptorsPerWord: Int = 32
     /// PCA output dimension (0 = no PCA; also none when ≥ the input dimension). Default 128: the
     /// k-d forest and k-means cost grow with d while recall of the forest falls with d, and
@@ -60,7 +60,9 @@ public enum VocabularyTrainer {
         let clock = ContinuousClock.now
         let n = descriptors.rows
         guard n > 0, descriptors.cols > 0 else { throw TrainError.emptyTrainingSet(layer) }
-        guard imageOfRow.count == n else { throw TrainError.rowCountMismatch(descriptors: n, imageOfRow: imageOfRow.count) }
+        guard imageOfRow.count == n else {
+            throw TrainError.rowCountMismatch(descriptors: n, imageOfRow: imageOfRow.count)
+        }
         if let bad = imageOfRow.firstIndex(where: { $0 < 0 || Int($0) >= imageCount }) {
             throw TrainError.badImageIndex(row: bad, image: imageOfRow[bad], imageCount: imageCount)
         }
@@ -84,7 +86,9 @@ public enum VocabularyTrainer {
         var km = KMeansOptions(k: words, iterations: options.iterations, seed: rng.next())
         km.keepPreviousIfCloser = true
         let progress = options.progress
-        let result = kMeans(data: x, options: km, searcher: options.searcher) { progress?(.kMeans(iteration: $0, objective: $1)) }
+        let result = kMeans(data: x, options: km, searcher: options.searcher) {
+            progress?(.kMeans(iteration: $0, objective: $1))
+        }
         options.progress?(.hammingEmbedding(bits: options.heBits))
         let projection = HammingEmbedding.randomProjection(bits: options.heBits, dim: x.cols, seed: rng.next())
         let he = HammingEmbedding.train(projection: projection, data: x, assignment: result.assignment, words: words)
@@ -94,7 +98,8 @@ public enum VocabularyTrainer {
         if case .kdForest(let o) = options.searcher { forest = o } else { forest = KDForestOptions() }
         forest.seed = options.seed
         let stats = LayerTrainingStats(descriptorCount: n, imageCount: imageCount,
-                                       meanQuantizationError: result.objective.last ?? 0, clusterSizes: result.clusterSizes)
+                                       meanQuantizationError: result.objective.last ?? 0,
+                                       clusterSizes: result.clusterSizes)
         let v = LayerVocabulary(key: layer, pca: pca, centroids: result.centroids, hamming: he, idf: idf,
                                 stats: stats, forestOptions: forest)
         let el = ContinuousClock.now - clock

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Patches
 import TesseraEngine
 
 struct ClassifyCommand: ParsableCommand {
@@ -13,27 +12,25 @@ struct ClassifyCommand: ParsableCommand {
     @Argument(help: "JPEG files.") var images: [String]
 
     func run() throws {
-        let net = try ModelLocator.loadNetwork(explicit: modelOptions.model)
-        let labels = ModelLocator.labels()
+        let classifier = try ImageClassifier(modelPath: modelOptions.model)
         var failed = 0
         for path in images {
             do {
-                var image = try JPEGDecoder.decode(URL(fileURLWithPath: path), minLongSide: 224)
-                // Network input: shorter side 224 (the training resolution), aspect kept.
-                let s = 224.0 / Double(min(image.width, image.height))
-                image = image.resized(width: max(1, Int((Double(image.width) * s).rounded())),
-                                      height: max(1, Int((Double(image.height) * s).rounded())))
-                let p = net.classify(image)
+                let classes = try classifier.classify(path, top: top)
                 if images.count > 1 { print("# \(path)") }
-                for (rank, i) in p.indices.sorted(by: { p[$0] > p[$1] }).prefix(top).enumerated() {
-                    let label = i < labels.count ? labels[i] : "?"
-                    print("\(rank + 1)\t\(i)\t\(String(format: "%.4f", p[i]))\t\(label)")
+                for (rank, c) in classes.enumerated() {
+                    print("\(rank + 1)\t\(c.index)\t\(String(format: "%.4f", c.probability))\t\(c.label)")
                 }
             } catch {
                 failed += 1
-                FileHandle.standardError.write("skipped: \(error)\n".data(using: .utf8)!)
+                printError("skipped: \(error)")
             }
         }
         if failed > 0 { throw ExitCode(1) }
     }
+}
+
+/// One line on standard error.
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Index
 import TesseraCore
 import TesseraEngine
 
@@ -20,12 +19,13 @@ struct IndexAddCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add",
         abstract: "Add images (files or folders, recursively); creates the index on first use.",
-        discussion: "Exit status 1 when any image could not be read (those are skipped and listed); images already indexed are not failures.")
+        discussion: "Exit status 1 when any image could not be read (those are skipped and listed); "
+            + "images already indexed are not failures.")
     @OptionGroup var location: IndexLocation
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Vocabulary file (required when creating the index).") var vocab: String?
     @Option(help: "Images per write transaction.") var batch = 16
-    @Option(help: "When creating the index: bytes at which a word's newest postings are sealed into one contiguous block (LAYOUT.md).")
+    @Option(help: "When creating the index: bytes at which a word's newest postings are sealed into one block.")
     var postingBlockBytes = IndexMeta.defaultPostingBlockBytes
     @Argument(help: "Images or folders.") var paths: [String]
 
@@ -35,7 +35,8 @@ struct IndexAddCommand: ParsableCommand {
         idx.batchSize = max(1, batch)
         let r = try idx.add(paths)
         let rate = r.seconds > 0 ? Double(r.added.count) / r.seconds : 0
-        print("added \(r.added.count), already indexed \(r.alreadyIndexed.count), failed \(r.failed.count) in \(String(format: "%.1f", r.seconds)) s (\(String(format: "%.2f", rate)) images/s)")
+        print("added \(r.added.count), already indexed \(r.alreadyIndexed.count), failed \(r.failed.count) in "
+              + String(format: "%.1f s (%.2f images/s)", r.seconds, rate))
         for f in r.failed { print("  failed: \(f.reason)") }
         if !r.failed.isEmpty { throw ExitCode(1) }
     }
@@ -47,52 +48,46 @@ struct IndexRemoveCommand: ParsableCommand {
     @Argument(help: "Paths as indexed.") var paths: [String]
 
     func run() throws {
-        let store = try IndexStore.open(at: location.url, expecting: nil)
-        let n = try store.remove(paths: paths.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
-        print("removed \(n) of \(paths.count)")
+        print("removed \(try SearchIndex.remove(paths, from: location.url)) of \(paths.count)")
     }
 }
 
 struct IndexListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List indexed images: id, size, path.")
+    static let configuration = CommandConfiguration(commandName: "list",
+                                                    abstract: "List indexed images: id, size, path.")
     @OptionGroup var location: IndexLocation
 
     func run() throws {
-        let store = try IndexStore.open(at: location.url, expecting: nil, options: IndexStoreOptions(readOnly: true))
-        for r in try store.images() { print("\(r.id)\t\(r.width)x\(r.height)\t\(r.path)") }
+        for r in try SearchIndex.images(in: location.url) { print("\(r.id)\t\(r.width)x\(r.height)\t\(r.path)") }
     }
 }
 
 struct IndexStatsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Images, postings per layer, bytes per image, longest lists.")
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "Images, postings per layer, bytes per image, longest lists.")
     @OptionGroup var location: IndexLocation
 
     func run() throws {
-        let store = try IndexStore.open(at: location.url, expecting: nil, options: IndexStoreOptions(readOnly: true))
-        let s = try store.stats()
+        let s = try SearchIndex.stats(of: location.url)
         print("images: \(s.images)")
-        print("bytes on disk: \(s.fileBytes) (in use \(s.bytesInUse), \(String(format: "%.0f", s.bytesPerImage)) per image)")
+        print("bytes on disk: \(s.fileBytes) (in use \(s.bytesInUse), "
+              + "\(String(format: "%.0f", s.bytesPerImage)) per image)")
         for l in s.layers {
+            let longest = l.longestLists.map { "word \($0.word) (\($0.postings))" }.joined(separator: ", ")
             print("\(l.key): \(l.postings) postings (\(l.postingsInBlocks) in \(l.sealedBlocks) sealed blocks), "
-                  + "\(l.nonEmptyWords) non-empty words, longest lists: " +
-                  l.longestLists.map { "word \($0.word) (\($0.postings))" }.joined(separator: ", "))
+                  + "\(l.nonEmptyWords) non-empty words, longest lists: \(longest)")
         }
     }
 }
 
 struct IndexCompactCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "compact", abstract: "Write a compacted copy of the index.")
+    static let configuration = CommandConfiguration(commandName: "compact",
+                                                    abstract: "Write a compacted copy of the index.")
     @OptionGroup var location: IndexLocation
     @Option(help: "Destination directory (must not exist or be empty).") var out: String
 
     func run() throws {
-        let store = try IndexStore.open(at: location.url, expecting: nil, options: IndexStoreOptions(readOnly: true))
-        let dest = URL(fileURLWithPath: out)
-        try store.compact(to: dest)
-        let side = location.url.appendingPathComponent("vocabulary.path")
-        if FileManager.default.fileExists(atPath: side.path) {
-            try? FileManager.default.copyItem(at: side, to: dest.appendingPathComponent("vocabulary.path"))
-        }
+        try SearchIndex.compact(location.url, to: URL(fileURLWithPath: out))
         print("compacted copy written to \(out)")
     }
 }

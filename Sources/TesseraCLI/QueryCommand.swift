@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Fusion
 import TesseraCore
 import TesseraEngine
 
@@ -13,17 +12,22 @@ struct ScoringFlags: ParsableArguments {
     @Flag(help: "Do not rerank with the global descriptor.") var noRerank = false
     @Option(help: "Rerank depth K.") var rerankDepth = 100
     @Option(help: "Weight β of the global cosine when reranking.") var rerankBeta: Float = 0.5
-    @Flag(help: "Equal layer weights in late fusion instead of query-adaptive ones (Zheng et al. 2015).") var equalFusion = false
+    @Flag(help: "Equal layer weights in late fusion instead of query-adaptive ones (Zheng et al. 2015).")
+    var equalFusion = false
     @Flag(help: "Rank by the global descriptor only (exhaustive cosine).") var globalOnly = false
     @Flag(help: "Do not PCA-whiten global descriptors (whitening is learned with the vocabulary).") var noWhiten = false
-    @Option(help: "α-query expansion of the global descriptor over the top N results (0 = off).") var queryExpansion = 3
+    @Option(help: "α-query expansion of the global descriptor over the top N results (0 = off).")
+    var queryExpansion = 3
     @Option(help: "Database-side augmentation of global descriptors with N neighbours (0 = off).") var dba = 0
 
     func apply(to o: inout QueryOptions) {
         o.multipleAssignment = ma
-        o.scoring = ScoringOptions(hammingEmbedding: !noHe, hammingThreshold: hammingThreshold, sigma: sigma)
+        o.scoring.hammingEmbedding = !noHe
+        o.scoring.hammingThreshold = hammingThreshold
+        o.scoring.sigma = sigma
         o.rerank = !noRerank
-        o.rerankOptions = RerankOptions(beta: rerankBeta, depth: rerankDepth)
+        o.rerankOptions.beta = rerankBeta
+        o.rerankOptions.depth = rerankDepth
         if equalFusion { o.fusion = nil }
         o.globalOnly = globalOnly
         o.whiten = !noWhiten
@@ -33,7 +37,8 @@ struct ScoringFlags: ParsableArguments {
 }
 
 struct QueryCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "query", abstract: "Rank the indexed images for query images.")
+    static let configuration = CommandConfiguration(commandName: "query",
+                                                    abstract: "Rank the indexed images for query images.")
     @OptionGroup var location: IndexLocation
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var scoring: ScoringFlags
@@ -62,15 +67,10 @@ struct QueryCommand: ParsableCommand {
         }
         var results: [QueryResult] = []
         var failed = 0
-        try idx.withSearchContext(whiten: o.whiten, databaseAugmentation: o.databaseAugmentation) { ctx, searcher in
-            for path in images {
-                do {
-                    let x = try idx.extractor.extract(URL(fileURLWithPath: path).standardizedFileURL.path)
-                    results.append(try searcher.search(x, context: ctx, options: o))
-                } catch {
-                    failed += 1
-                    FileHandle.standardError.write("skipped: \(error)\n".data(using: .utf8)!)
-                }
+        for outcome in try idx.withPipeline(o, { $0.query(images) }) {
+            switch outcome {
+            case .success(let r): results.append(r)
+            case .failure(let failure): failed += 1; printError("skipped: \(failure)")
             }
         }
         if json {
@@ -80,7 +80,7 @@ struct QueryCommand: ParsableCommand {
         }
         if let html {
             try QueryReport.html(results, title: "Tessera query").write(toFile: html, atomically: true, encoding: .utf8)
-            FileHandle.standardError.write("wrote \(html)\n".data(using: .utf8)!)
+            printError("wrote \(html)")
         }
         if failed > 0 { throw ExitCode(1) }
     }

@@ -1,8 +1,8 @@
 import ArgumentParser
-import Fusion
 import TesseraEngine
 
 extension GlobalPooling: ExpressibleByArgument {}
+extension GlobalSource: ExpressibleByArgument {}
 
 /// Vocabulary and global-descriptor flags, shared by `vocab train` and `bench`.
 struct VocabularyFlags: ParsableArguments {
@@ -15,8 +15,14 @@ struct VocabularyFlags: ParsableArguments {
     @Option(help: "Hamming-embedding bits (64, 128, 256).") var heBits = 128
     @Option(help: "Random seed (every step is reproducible from it).") var seed: UInt64 = 42
     @Flag(help: "Exact k-means (BLAS) instead of approximate k-means (k-d forest).") var exact = false
-    @Option(help: "Global descriptor pooling (stored with the vocabulary; used for reranking).") var global: GlobalPooling = .rmac
-    @Option(help: "Extra scales of the global descriptor, comma-separated fractions (\"\" = single scale).") var globalScales = "0.7071,0.5"
+    @Option(help: "Global descriptor pooling (stored with the vocabulary; used for reranking).")
+    var global: GlobalPooling = .rmac
+    @Option(help: "The map the global descriptor pools: head, block11 or head+block11 (both, concatenated).")
+    var globalSource: GlobalSource = .head
+    @Option(help: "Extra scales of the global descriptor, comma-separated fractions (\"\" = single scale).")
+    var globalScales = "0.7071,0.5"
+    @Flag(help: "Multi-scale patches: also take patch descriptors at the extra scales (same vocabularies).")
+    var multiScalePatches = false
 
     func buildOptions() -> VocabularyBuildOptions {
         var o = VocabularyBuildOptions()
@@ -30,8 +36,11 @@ struct VocabularyFlags: ParsableArguments {
     func globalOptions() throws -> GlobalDescriptorOptions {
         var g = GlobalDescriptorOptions()
         g.pooling = global
+        g.source = globalSource
         g.extraScales = try globalScales.split(separator: ",").map { s in
-            guard let v = Double(s), v > 0, v <= 1 else { throw ValidationError("bad scale \(s): expected a fraction in (0, 1]") }
+            guard let v = Double(s), v > 0, v <= 1 else {
+                throw ValidationError("bad scale \(s): expected a fraction in (0, 1]")
+            }
             return v
         }
         return g

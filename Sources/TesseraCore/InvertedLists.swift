@@ -4,8 +4,10 @@
 ///
 /// | offset | size | field |
 /// |---|---|---|
-/// | 0 | 4 | image id, **big-endian** `UInt32` (so byte order = numeric order, and LMDB's memcmp sort of duplicates sorts postings by image) |
-/// | 4 | 8·w | Hamming signature, `w` little-endian `UInt64` words, bit `b` of the signature is bit `b % 64` of word `b / 64` |
+/// | 0 | 4 | image id, **big-endian** `UInt32` (so byte order = numeric order) |
+/// | 4 | 8·w | Hamming signature: `w` little-endian `UInt64` words; its bit `b` is bit `b % 64` of word `b / 64` |
+///
+/// Because the image id is big-endian, LMDB's memcmp sort of duplicates sorts postings by image.
 ///
 /// Postings of one word are sorted by image id; an image with several features on
 /// one word has several consecutive postings (its term frequency is the run length).

@@ -43,10 +43,13 @@ public final class MappedFile: @unchecked Sendable {
         guard fd >= 0 else { throw MappedFileError.open(path: path, errno: errno) }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw MappedFileError.notRegularFile(path: path) }
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw MappedFileError.notRegularFile(path: path)
+        }
         let size = Int(st.st_size)
         guard size > 0 else { bytes = UnsafeRawBufferPointer(start: nil, count: 0); return }
-        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != UnsafeMutableRawPointer(bitPattern: -1) else {
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0),
+              p != UnsafeMutableRawPointer(bitPattern: -1) else {
             throw MappedFileError.map(path: path, errno: errno)
         }
         bytes = UnsafeRawBufferPointer(start: p, count: size)

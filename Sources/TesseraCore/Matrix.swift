@@ -35,13 +35,15 @@ public struct Matrix: Equatable, Sendable {
     public init(rows: Int, cols: Int, mapping file: MappedFile, byteOffset: Int) {
         let count = rows * cols
         precondition(rows >= 0 && cols >= 0 && byteOffset >= 0 && byteOffset + 4 * count <= file.bytes.count,
-                     "Matrix: \(rows)x\(cols) floats at byte \(byteOffset) run past the \(file.bytes.count)-byte file \(file.path)")
+                     "Matrix: \(rows)x\(cols) floats at byte \(byteOffset) run past the "
+                         + "\(file.bytes.count)-byte file \(file.path)")
         self.rows = rows
         self.cols = cols
         self.owned = []
         guard count > 0, let base = file.bytes.baseAddress else { self.mapped = nil; return }
         let p = base + byteOffset
-        precondition(Int(bitPattern: p) % MemoryLayout<Float>.alignment == 0, "Matrix: mapped floats at a misaligned address")
+        precondition(Int(bitPattern: p) % MemoryLayout<Float>.alignment == 0,
+                     "Matrix: mapped floats at a misaligned address")
         self.mapped = MappedFloats(file: file, base: p.assumingMemoryBound(to: Float.self), count: count)
     }
 
@@ -68,7 +70,9 @@ public struct Matrix: Equatable, Sendable {
 
     /// Calls `body` with the elements for writing; a mapped matrix is first copied into owned storage.
     @inlinable
-    public mutating func withUnsafeMutableBufferPointer<R>(_ body: (inout UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+    public mutating func withUnsafeMutableBufferPointer<R>(
+        _ body: (inout UnsafeMutableBufferPointer<Float>) throws -> R
+    ) rethrows -> R {
         try data.withUnsafeMutableBufferPointer(body)
     }
 

@@ -4,7 +4,7 @@ import Foundation
 public enum NpyFile {
     /// Writes `values` with the given shape. The payload goes out in `chunkBytes` pieces: one
     /// write(2) moves at most 2 GiB on Linux, and Foundation's `Data.write` on Linux restarts
-    /// from the first byte after such a short write (it corrupted a 2.56 GB descriptor dump).
+    /// from the first byte after such a short write, which corrupts any larger file.
     public static func write(_ values: [Float], shape: [Int], to url: URL, chunkBytes: Int = 1 << 28) throws {
         try values.withUnsafeBufferPointer { try write($0, shape: shape, to: url, chunkBytes: chunkBytes) }
     }
@@ -24,7 +24,9 @@ public enum NpyFile {
         let prefix = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(n & 0xFF), UInt8(n >> 8)] + Array(header.utf8)
         // createFile empties an existing file, so no stale tail survives a shorter array.
         guard FileManager.default.createFile(atPath: url.path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: url.path) else { throw NpyError.io(url.path, "cannot create the file") }
+              let handle = FileHandle(forWritingAtPath: url.path) else {
+            throw NpyError.io(url.path, "cannot create the file")
+        }
         defer { try? handle.close() }
         try handle.write(contentsOf: prefix)
         let raw = UnsafeRawBufferPointer(values)
@@ -45,7 +47,9 @@ public enum NpyFile {
     }
 
     private static func parse(_ data: UnsafeRawBufferPointer, path: String) throws -> (values: [Float], shape: [Int]) {
-        guard data.count >= 10, Array(data.prefix(6)) == [0x93] + Array("NUMPY".utf8) else { throw NpyError.malformed(path, "bad magic") }
+        guard data.count >= 10, Array(data.prefix(6)) == [0x93] + Array("NUMPY".utf8) else {
+            throw NpyError.malformed(path, "bad magic")
+        }
         let major = data[6]
         let headerLength = major == 1 ? Int(data[8]) | Int(data[9]) << 8
                                       : Int(data[8]) | Int(data[9]) << 8 | Int(data[10]) << 16 | Int(data[11]) << 24
@@ -55,15 +59,19 @@ public enum NpyFile {
         guard header.contains("'<f4'"), header.contains("'fortran_order': False") else {
             throw NpyError.malformed(path, "only little-endian float32 C-order arrays are supported: \(header)")
         }
-        guard let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")") else {
+        guard let open = header.range(of: "'shape': ("),
+              let close = header[open.upperBound...].firstIndex(of: ")") else {
             throw NpyError.malformed(path, "no shape")
         }
-        let shape = header[open.upperBound..<close].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let shape = header[open.upperBound..<close].split(separator: ",")
+            .compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         let count = shape.reduce(1, *)
         let body = start + headerLength
         guard data.count >= body + 4 * count else { throw NpyError.malformed(path, "truncated data") }
         var values = [Float](repeating: 0, count: count)
-        values.withUnsafeMutableBytes { dst in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: data[body..<(body + 4 * count)])) }
+        values.withUnsafeMutableBytes { dst in
+            dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: data[body..<(body + 4 * count)]))
+        }
         return (values, shape)
     }
 }

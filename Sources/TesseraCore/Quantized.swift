@@ -34,6 +34,7 @@ public struct QuantizedLayer: Equatable, Sendable {
                 s.append(contentsOf: signatures[o..<(o + signatureWords)])
             }
         }
-        return QuantizedLayer(count: count, k: kk, signatureWords: signatureWords, words: w, distances: d, signatures: s)
+        return QuantizedLayer(count: count, k: kk, signatureWords: signatureWords, words: w, distances: d,
+                              signatures: s)
     }
 }

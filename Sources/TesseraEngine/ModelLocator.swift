@@ -14,7 +14,8 @@ public enum ModelLocator {
     public static var cacheDirectory: URL { AssetCache.directory }
 
     public static func modelURL(explicit: String?) throws -> URL {
-        let candidates = [explicit, ProcessInfo.processInfo.environment["TESSERA_MODEL"]].compactMap { $0 }.filter { !$0.isEmpty }
+        let candidates = [explicit, ProcessInfo.processInfo.environment["TESSERA_MODEL"]]
+            .compactMap { $0 }.filter { !$0.isEmpty }
         if let c = candidates.first {
             guard FileManager.default.fileExists(atPath: c) else { throw EngineError.missingModel(c) }
             return URL(fileURLWithPath: c)
@@ -37,12 +38,20 @@ public enum ModelLocator {
     }
 }
 
+/// Errors of the engine layer. They name the cause, never a command-line flag: the CLI
+/// adds its own hint (`tessera`'s `EngineHints`).
 public enum EngineError: Error, CustomStringConvertible {
+    /// No model weights at this path.
     case missingModel(String)
+    /// An index directory with no vocabulary given and none recorded (`created`: the index exists).
+    case missingVocabulary(index: String, created: Bool)
     case invalidInput(String)
     public var description: String {
         switch self {
-        case .missingModel(let p): return "model weights not found at \(p) (run scripts/setup.sh, or pass --model PATH / set TESSERA_MODEL)"
+        case .missingModel(let p): return "model weights not found at \(p)"
+        case let .missingVocabulary(index, created):
+            return created ? "the index at \(index) records no vocabulary"
+                           : "no vocabulary given to create the index at \(index)"
         case .invalidInput(let s): return s
         }
     }

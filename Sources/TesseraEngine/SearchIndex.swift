@@ -1,5 +1,6 @@
 import Foundation
 import Fusion
+import GlobalDescriptors
 import Index
 import Quantizer
 import TesseraCore
@@ -38,38 +39,53 @@ public final class SearchIndex: @unchecked Sendable {
 
     /// Opens the index at `directory`, creating it when `create` is set and none exists.
     /// `vocabulary` defaults to the one the index was created with; `postingBlockBytes` applies
-    /// only to an index created here (`IndexMeta.postingBlockBytes`).
+    /// only to an index created here (`IndexMeta.postingBlockBytes`); `storeOptions` sizes the
+    /// LMDB map.
     public init(directory: URL, vocabulary explicitVocabulary: URL?, modelPath: String?, create: Bool = false,
-                readOnly: Bool = false, postingBlockBytes: Int = IndexMeta.defaultPostingBlockBytes) throws {
+                readOnly: Bool = false, postingBlockBytes: Int = IndexMeta.defaultPostingBlockBytes,
+                storeOptions: IndexStoreOptions = IndexStoreOptions()) throws {
         self.directory = directory
-        let recorded = try? String(contentsOf: directory.appendingPathComponent(Self.vocabularyPathFile), encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let exists = FileManager.default.fileExists(atPath: directory.appendingPathComponent("data.mdb").path)
+        if !exists && !create { throw IndexError.notFound(directory.path) }
+        let recordFile = directory.appendingPathComponent(Self.vocabularyPathFile)
+        let recorded = FileManager.default.fileExists(atPath: recordFile.path)
+            ? try String(contentsOf: recordFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) : nil
         guard let vocabURL = explicitVocabulary ?? recorded.map({ URL(fileURLWithPath: $0) }) else {
-            throw EngineError.invalidInput("no vocabulary: pass --vocab FILE (the index at \(directory.path) does not exist yet or names none)")
+            throw EngineError.missingVocabulary(index: directory.path, created: exists)
         }
         let network = try ModelLocator.loadNetwork(explicit: modelPath)
         let vocab = try Vocabulary.load(from: vocabURL, expectedModelSHA256: network.weightsSHA256)
         let settings = try EngineSettings.parse(vocab.patchSettings)
         self.vocabulary = vocab
         self.vocabularyURL = vocabURL
-        self.extractor = try FeatureExtractor(network: network, patchOptions: settings.patch, global: settings.global)
-        self.whitening = try? PCAWhitening(contentsOf: Self.whiteningURL(for: vocabURL))
+        self.extractor = try FeatureExtractor(network: network, settings: settings)
+        self.whitening = try Self.loadWhitening(for: vocabURL)
         let identity = IndexIdentity(vocabularyID: try Self.vocabularyID(vocabURL), modelSHA256: network.weightsSHA256)
-        let exists = FileManager.default.fileExists(atPath: directory.appendingPathComponent("data.mdb").path)
         if !exists && create {
-            let meta = IndexMeta(identity: identity, patchSettings: vocab.patchSettings, layerKeys: vocab.layers.map(\.key),
+            let meta = IndexMeta(identity: identity, patchSettings: vocab.patchSettings,
+                                 layerKeys: vocab.layers.map(\.key),
                                  signatureWords: vocab.layers.first.map { $0.hamming.bits / 64 } ?? 2,
                                  postingBlockBytes: postingBlockBytes)
-            store = try IndexStore.create(at: directory, meta: meta)
+            store = try IndexStore.create(at: directory, meta: meta, options: storeOptions)
             try vocabURL.standardizedFileURL.path.write(to: directory.appendingPathComponent(Self.vocabularyPathFile),
                                                         atomically: true, encoding: .utf8)
         } else {
-            store = try IndexStore.open(at: directory, expecting: identity, options: IndexStoreOptions(readOnly: readOnly))
+            var options = storeOptions
+            options.readOnly = options.readOnly || readOnly
+            store = try IndexStore.open(at: directory, expecting: identity, options: options)
         }
     }
 
     /// Where the global-descriptor whitening trained with a vocabulary lives.
     public static func whiteningURL(for vocabulary: URL) -> URL { vocabulary.appendingPathExtension("whiten") }
+
+    /// The whitening saved beside a vocabulary: nil when there is none; a file that is there but
+    /// cannot be read is an error (never silently different rankings).
+    public static func loadWhitening(for vocabulary: URL) throws -> PCAWhitening? {
+        let url = whiteningURL(for: vocabulary)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        return try PCAWhitening(contentsOf: url)
+    }
 
     /// The vocabulary's identity: its trailing 64-bit checksum, in hex.
     static func vocabularyID(_ url: URL) throws -> String {
@@ -119,36 +135,42 @@ public final class SearchIndex: @unchecked Sendable {
             defer { bar.advance() }
             // Same path already indexed: skip when unchanged, otherwise replace it, but only once
             // the new content has been read successfully (an unreadable new file keeps the old entry).
-            var replaces = false
-            if let existing = try store.image(path: path) {
-                if let data = try? Data(contentsOf: URL(fileURLWithPath: path)), SHA256.hex(data) == existing.contentHash {
-                    report.alreadyIndexed.append(path); continue
-                }
-                replaces = true
+            let existing = try store.image(path: path)
+            if let existing, let data = try? Data(contentsOf: URL(fileURLWithPath: path)),
+               SHA256.hex(data) == existing.contentHash {
+                report.alreadyIndexed.append(path); continue
             }
+            // Only reading and describing the image can make it "unreadable"; the index's own
+            // errors (storage, a full disk) propagate and stop the run.
+            let x: ExtractedImage
             do {
-                let x = try features?(path) ?? extractor.extract(path)
-                report.decodeSeconds += x.decodeSeconds
-                report.networkSeconds += x.networkSeconds
-                if replaces { try flush(); _ = try store.remove(paths: [path]) }
-                if try store.contains(contentHash: x.contentHash) != nil { report.alreadyIndexed.append(path); continue }
-                let t = Date()
-                batch.append(try databaseEntry(x))
-                report.quantizeSeconds += Date().timeIntervalSince(t)
-                if batch.count >= batchSize { try flush() }
-            } catch let e as IndexError {
-                throw e
+                x = try features?(path) ?? extractor.extract(path)
             } catch {
                 report.failed.append((path, "\(error)"))
                 bar.message("skipped: \(error)")
+                continue
             }
+            report.decodeSeconds += x.decodeSeconds
+            report.networkSeconds += x.networkSeconds
+            if existing != nil { try flush(); _ = try store.remove(paths: [path]) }
+            if try store.contains(contentHash: x.contentHash) != nil { report.alreadyIndexed.append(path); continue }
+            let t = Date()
+            batch.append(try databaseEntry(x))
+            report.quantizeSeconds += Date().timeIntervalSince(t)
+            if batch.count >= batchSize { try flush() }
         }
         try flush()
         report.seconds = Date().timeIntervalSince(start)
         return report
     }
 
+    /// Removes images by path (as given on the command line: relative paths are resolved as
+    /// they were when added). Returns how many were indexed.
     public func remove(_ paths: [String]) throws -> Int {
+        try Self.remove(paths, from: store)
+    }
+
+    static func remove(_ paths: [String], from store: IndexStore) throws -> Int {
         try store.remove(paths: paths.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
     }
 }

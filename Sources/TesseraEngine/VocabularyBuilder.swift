@@ -1,5 +1,5 @@
 import Foundation
-import Fusion
+import GlobalDescriptors
 import Quantizer
 import TesseraCore
 
@@ -22,6 +22,13 @@ public struct BuiltVocabulary {
     public var vocabulary: Vocabulary
     public var whitening: PCAWhitening?
     public var skipped: [(path: String, reason: String)]
+
+    /// Writes the vocabulary to `url` and its whitening, if any, beside it
+    /// (`SearchIndex.whiteningURL(for:)`), where `SearchIndex` finds it.
+    public func write(to url: URL) throws {
+        try vocabulary.write(to: url)
+        try whitening?.write(to: SearchIndex.whiteningURL(for: url))
+    }
 }
 
 /// Streams training images through the network, samples descriptors per layer and trains one
@@ -48,7 +55,9 @@ public enum VocabularyBuilder {
                 }
                 for (l, key) in layers.enumerated() {
                     let m = x.descriptors.layers[key]!
-                    for r in rows { reservoirs[l].offer(m.data[(r * m.cols)..<((r + 1) * m.cols)], dim: m.cols, image: Int32(used)) }
+                    for r in rows {
+                        reservoirs[l].offer(m.data[(r * m.cols)..<((r + 1) * m.cols)], dim: m.cols, image: Int32(used))
+                    }
                 }
                 globals.append(rowsOf: Matrix(rows: 1, cols: x.global.count, data: x.global))
                 used += 1
@@ -67,14 +76,16 @@ public enum VocabularyBuilder {
             let iterations = train.iterations
             let kbar = ProgressBar("k-means \(key)", total: iterations + 1, enabled: showProgress)
             train.progress = { p in
-                if case .kMeans(_, let objective) = p { kbar.advance(note: String(format: "objective %.4f", objective)) }
+                if case .kMeans(_, let objective) = p {
+                    kbar.advance(note: String(format: "objective %.4f", objective))
+                }
             }
             trained.append(try VocabularyTrainer.train(layer: key, descriptors: data, imageOfRow: r.images,
                                                        imageCount: used, options: train))
         }
         let whitening = options.learnWhitening && globals.rows > 1 ? try PCAWhitening.learn(from: globals) : nil
         let vocab = Vocabulary(layers: trained, modelSHA256: extractor.network.weightsSHA256,
-                               patchSettings: EngineSettings(patch: extractor.patches.options, global: extractor.global).json(),
+                               patchSettings: extractor.settings.json(),
                                trainingSet: TrainingSetInfo(folder: folderDescription, imageCount: used,
                                                             descriptorCount: reservoirs.map(\.count).max() ?? 0))
         return BuiltVocabulary(vocabulary: vocab, whitening: whitening, skipped: skipped)

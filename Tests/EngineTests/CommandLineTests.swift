@@ -29,7 +29,8 @@ final class CommandLineTests: XCTestCase {
         let f = try EngineFixture.shared.get()
         let clean = f.root.appendingPathComponent("cli-clean")
         try? FileManager.default.removeItem(at: clean)
-        XCTAssertEqual(try EngineFixture.runCLI(["index", "add", "--index", clean.path, "--vocab", f.vocabulary.path, f.collection.path]).status, 0)
+        XCTAssertEqual(try EngineFixture.runCLI(["index", "add", "--index", clean.path, "--vocab", f.vocabulary.path,
+                                                 f.collection.path]).status, 0)
         let expected = try snapshot(clean)
         XCTAssertEqual(expected.images, 48)
 
@@ -82,8 +83,10 @@ final class CommandLineTests: XCTestCase {
         let done = try snapshot(dir)
         XCTAssertEqual(done.images, expected.images)
         XCTAssertEqual(done.postings, expected.postings)
-        let sealed = try IndexStore.open(at: dir, expecting: nil, options: IndexStoreOptions(readOnly: true)).stats().layers
-        XCTAssert(sealed.allSatisfy { $0.sealedBlocks > 0 }, "no posting block was sealed: \(sealed.map(\.sealedBlocks))")
+        let sealed = try IndexStore.open(at: dir, expecting: nil, options: IndexStoreOptions(readOnly: true))
+            .stats().layers
+        XCTAssert(sealed.allSatisfy { $0.sealedBlocks > 0 },
+                  "no posting block was sealed: \(sealed.map(\.sealedBlocks))")
     }
 
     /// Readers query while a writer adds; a second writer is refused with a clear error.
@@ -92,7 +95,8 @@ final class CommandLineTests: XCTestCase {
         let dir = f.root.appendingPathComponent("cli-concurrent")
         try? FileManager.default.removeItem(at: dir)
         let first = ImageFiles.collect([f.collection.path])
-        XCTAssertEqual(try EngineFixture.runCLI(["index", "add", "--index", dir.path, "--vocab", f.vocabulary.path] + Array(first.prefix(8))).status, 0)
+        XCTAssertEqual(try EngineFixture.runCLI(["index", "add", "--index", dir.path, "--vocab", f.vocabulary.path]
+                                                + Array(first.prefix(8))).status, 0)
         let writer = Process()
         writer.executableURL = EngineFixture.cli
         writer.arguments = ["index", "add", "--index", dir.path, "--batch", "2", f.collection.path]
@@ -115,7 +119,8 @@ final class CommandLineTests: XCTestCase {
             XCTAssertEqual(try s.postingCount(layer: 0), p)
             observed.append(n)
         }
-        let q = try EngineFixture.runCLI(["query", "--index", dir.path, "--top", "3", "--json", f.queries.appendingPathComponent("coffee.jpg").path])
+        let q = try EngineFixture.runCLI(["query", "--index", dir.path, "--top", "3", "--json",
+                                          f.queries.appendingPathComponent("coffee.jpg").path])
         XCTAssertEqual(q.status, 0)
         writer.waitUntilExit()
         XCTAssertEqual(writer.terminationStatus, 0)
@@ -127,10 +132,12 @@ final class CommandLineTests: XCTestCase {
         let f = try EngineFixture.shared.get()
         let dir = f.root.appendingPathComponent("cli-query")
         try? FileManager.default.removeItem(at: dir)
-        XCTAssertEqual(try EngineFixture.runCLI(["index", "add", "--index", dir.path, "--vocab", f.vocabulary.path, f.collection.path]).status, 0)
+        XCTAssertEqual(try EngineFixture.runCLI(["index", "add", "--index", dir.path, "--vocab", f.vocabulary.path,
+                                                 f.collection.path]).status, 0)
         let q = f.queries.appendingPathComponent("rocket.jpg").path
         let html = f.root.appendingPathComponent("q.html")
-        let json = try EngineFixture.runCLI(["query", "--index", dir.path, "--top", "4", "--json", "--html", html.path, q])
+        let json = try EngineFixture.runCLI(["query", "--index", dir.path, "--top", "4", "--json", "--html",
+                                             html.path, q])
         XCTAssertEqual(json.status, 0)
         let parsed = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as! [[String: Any]]
         let results = parsed[0]["results"] as! [[String: Any]]
@@ -167,5 +174,27 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(r.status, 1)
         XCTAssert(r.output.contains("failed 1"))
         XCTAssertEqual(try snapshot(dir).images, 1)
+    }
+
+    /// Options typed as people type them, and errors that name the real cause.
+    func testSeveralValuesAfterOneFlagAndErrorsNameTheCause() throws {
+        let f = try EngineFixture.shared.get()
+        let train = ImageFiles.collect([f.photos.appendingPathComponent("train").path])
+        let out = f.root.appendingPathComponent("two-images.vocab")
+        let trained = try EngineFixture.runCLIWithErrors(["vocab", "train", "--images", train[0], train[1],
+                                                          "--words", "8", "--min-per-word", "1", "--iterations", "1",
+                                                          "--out", out.path])
+        XCTAssertEqual(trained.status, 0, trained.errors)
+        XCTAssertTrue(trained.output.contains("trained on 2 images"), trained.output)
+
+        let missing = f.root.appendingPathComponent("no-such-index")
+        let query = try EngineFixture.runCLIWithErrors(["query", "--index", missing.path, train[0]])
+        XCTAssertNotEqual(query.status, 0)
+        XCTAssertTrue(query.errors.contains("no index at \(missing.path)"), query.errors)
+        XCTAssertFalse(query.errors.contains("vocab"), query.errors)
+
+        let create = try EngineFixture.runCLIWithErrors(["index", "add", "--index", missing.path, train[0]])
+        XCTAssertNotEqual(create.status, 0)
+        XCTAssertTrue(create.errors.contains("pass --vocab FILE"), create.errors)
     }
 }

@@ -44,14 +44,19 @@ final class EndToEndTests: XCTestCase {
         var o = QueryOptions(); o.top = 48; o.rerank = false; o.fusion = nil
         let query = [f.queries.appendingPathComponent("astronaut.jpg").path]
         func byPath(_ idx: SearchIndex) throws -> [String: (Float, [Float])] {
-            Dictionary(uniqueKeysWithValues: try idx.query(query, options: o)[0].results.map { ($0.path, ($0.score, $0.layerScores)) })
+            Dictionary(uniqueKeysWithValues: try idx.query(query, options: o)[0].results.map {
+                ($0.path, ($0.score, $0.layerScores))
+            })
         }
         let all = try byPath(whole), fromA = try byPath(a), fromB = try byPath(b)
         XCTAssertEqual(all.count, 48)
         XCTAssertEqual(fromA.count + fromB.count, 48)
         XCTAssertTrue(all.values.contains { $0.0 > 0 })
         for (path, (score, layers)) in all {
-            guard let split = fromA[path] ?? fromB[path] else { XCTFail("\(path) missing from the split indexes"); continue }
+            guard let split = fromA[path] ?? fromB[path] else {
+                XCTFail("\(path) missing from the split indexes")
+                continue
+            }
             XCTAssertEqual(split.1, layers, path)
             XCTAssertEqual(split.0, score, path)
         }
@@ -61,19 +66,20 @@ final class EndToEndTests: XCTestCase {
     func testLMDBAndMemoryListsScoreIdentically() throws {
         let f = try EngineFixture.shared.get()
         let idx = try f.freshIndex("backends")
-        let memory = MemoryInvertedLists(layerCount: idx.vocabulary.layers.count, signatureWords: idx.store.meta.signatureWords)
-        var records: [(id: ImageID, path: String, norms: [Float], global: [Float])] = []
+        let memory = MemoryInvertedLists(layerCount: idx.vocabulary.layers.count,
+                                         signatureWords: idx.store.meta.signatureWords)
+        var images: [DatabaseImage] = []
         for r in try idx.store.images() {
             let x = try idx.extractor.extract(r.path)
             let entry = try idx.databaseEntry(x)
             try memory.add(id: r.id, layers: entry.layers)
-            records.append((r.id, r.path, entry.norms, entry.globalDescriptor))
+            images.append(DatabaseImage(id: r.id, path: r.path, norms: entry.norms, global: entry.globalDescriptor))
         }
         let query = try idx.extractor.extract(f.queries.appendingPathComponent("chelsea.jpg").path)
-        var o = QueryOptions(); o.top = 48; o.rerank = false
-        let fromMemory = try Searcher(vocabulary: idx.vocabulary, whitening: nil).search(
-            query, context: try SearchContext(lists: memory, records: records, layerCount: 3, whitening: nil), options: o)
-        let fromLMDB = try idx.withSearchContext(whiten: false) { ctx, s in try s.search(query, context: ctx, options: o) }
+        var o = QueryOptions(); o.top = 48; o.rerank = false; o.whiten = false
+        let fromMemory = try SearchPipeline(vocabulary: idx.vocabulary, extractor: nil, whitening: nil, lists: memory,
+                                            images: images, options: o).search(query)
+        let fromLMDB = try idx.withPipeline(o) { try $0.search(query) }
         XCTAssertEqual(fromMemory.results.map(\.path), fromLMDB.results.map(\.path))
         XCTAssertEqual(fromMemory.results.map(\.score), fromLMDB.results.map(\.score))
         XCTAssertEqual(fromMemory.postingsScanned, fromLMDB.postingsScanned)
@@ -103,9 +109,11 @@ final class EndToEndTests: XCTestCase {
     func testAnIndexRefusesAnotherVocabulary() throws {
         let f = try EngineFixture.shared.get()
         _ = try f.freshIndex("identity")
-        XCTAssertThrowsError(try SearchIndex(directory: f.root.appendingPathComponent("identity"), vocabulary: f.otherVocabulary,
-                                             modelPath: nil, readOnly: true)) { error in
-            guard case IndexError.identityMismatch = error else { return XCTFail("expected identityMismatch, got \(error)") }
+        XCTAssertThrowsError(try SearchIndex(directory: f.root.appendingPathComponent("identity"),
+                                             vocabulary: f.otherVocabulary, modelPath: nil, readOnly: true)) { error in
+            guard case IndexError.identityMismatch = error else {
+                return XCTFail("expected identityMismatch, got \(error)")
+            }
         }
     }
 
@@ -119,9 +127,12 @@ final class EndToEndTests: XCTestCase {
         try good.prefix(good.count / 3).write(to: dir.appendingPathComponent("truncated.jpg"))
         try Data("not an image".utf8).write(to: dir.appendingPathComponent("text.jpg"))
         try Data().write(to: dir.appendingPathComponent("empty.jpg"))
-        try FileManager.default.copyItem(at: f.photos.appendingPathComponent("special/cmyk.jpg"), to: dir.appendingPathComponent("cmyk.jpg"))
-        try FileManager.default.copyItem(at: f.photos.appendingPathComponent("special/gray.jpg"), to: dir.appendingPathComponent("gray.jpg"))
-        let idx = try SearchIndex(directory: f.root.appendingPathComponent("mixed-index"), vocabulary: f.vocabulary, modelPath: nil, create: true)
+        try FileManager.default.copyItem(at: f.photos.appendingPathComponent("special/cmyk.jpg"),
+                                         to: dir.appendingPathComponent("cmyk.jpg"))
+        try FileManager.default.copyItem(at: f.photos.appendingPathComponent("special/gray.jpg"),
+                                         to: dir.appendingPathComponent("gray.jpg"))
+        let idx = try SearchIndex(directory: f.root.appendingPathComponent("mixed-index"), vocabulary: f.vocabulary,
+                                  modelPath: nil, create: true)
         let report = try idx.add([dir.path], showProgress: false)
         XCTAssertEqual(Set(report.added.map(stem)), ["good", "cmyk", "gray"])
         XCTAssertEqual(Set(report.failed.map { stem($0.path) }), ["truncated", "text", "empty"])
@@ -137,7 +148,8 @@ final class ReplacementTests: XCTestCase {
         let file = f.root.appendingPathComponent("changing.jpg")
         try? FileManager.default.removeItem(at: file)
         try FileManager.default.copyItem(at: f.collection.appendingPathComponent("moon_crop.jpg"), to: file)
-        let idx = try SearchIndex(directory: f.root.appendingPathComponent("replace"), vocabulary: f.vocabulary, modelPath: nil, create: true)
+        let idx = try SearchIndex(directory: f.root.appendingPathComponent("replace"), vocabulary: f.vocabulary,
+                                  modelPath: nil, create: true)
         XCTAssertEqual(try idx.add([file.path], showProgress: false).added.count, 1)
         let first = try idx.store.image(path: file.path)!.contentHash
 

@@ -32,12 +32,13 @@ final class EngineFixture: @unchecked Sendable {
         o.train.minDescriptorsPerWord = 4
         o.train.iterations = 5
         let train = ImageFiles.collect([photos.appendingPathComponent("train").path])
-        let built = try VocabularyBuilder.build(images: train, folderDescription: "train", extractor: extractor, options: o, showProgress: false)
+        let built = try VocabularyBuilder.build(images: train, folderDescription: "train", extractor: extractor,
+                                                options: o, showProgress: false)
         vocabulary = root.appendingPathComponent("test.vocab")
-        try built.vocabulary.write(to: vocabulary)
-        try built.whitening?.write(to: SearchIndex.whiteningURL(for: vocabulary))
+        try built.write(to: vocabulary)
         o.train.seed = 7
-        let other = try VocabularyBuilder.build(images: train, folderDescription: "train", extractor: extractor, options: o, showProgress: false)
+        let other = try VocabularyBuilder.build(images: train, folderDescription: "train", extractor: extractor,
+                                                options: o, showProgress: false)
         otherVocabulary = root.appendingPathComponent("other.vocab")
         try other.vocabulary.write(to: otherVocabulary)
     }
@@ -55,13 +56,20 @@ final class EngineFixture: @unchecked Sendable {
 
     /// The `tessera` executable built by the test command.
     static var cli: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent(".build/release/tessera")
     }
 
     /// Runs the CLI; returns exit status and standard output.
     @discardableResult
     static func runCLI(_ args: [String]) throws -> (status: Int32, output: String) {
+        let r = try runCLIWithErrors(args)
+        return (r.status, r.output)
+    }
+
+    /// Runs the CLI; returns exit status, standard output and standard error.
+    static func runCLIWithErrors(_ args: [String]) throws -> (status: Int32, output: String, errors: String) {
         guard FileManager.default.isExecutableFile(atPath: cli.path) else {
             XCTFail("\(cli.path) missing: the test command builds it (swift build -c release --product tessera)")
             throw XCTSkip("no CLI")
@@ -71,11 +79,17 @@ final class EngineFixture: @unchecked Sendable {
         p.arguments = args
         let out = Pipe()
         p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
+        // Standard error goes to a file, so it cannot fill a pipe and block the CLI.
+        let errFile = FileManager.default.temporaryDirectory
+            .appendingPathComponent("tessera-cli-\(UUID().uuidString).err")
+        _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errFile) }
+        p.standardError = try FileHandle(forWritingTo: errFile)
         try p.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let errors = (try? String(contentsOf: errFile, encoding: .utf8)) ?? ""
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self), errors)
     }
 }
 

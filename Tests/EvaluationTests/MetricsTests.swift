@@ -4,8 +4,10 @@ import XCTest
 final class MetricsTests: XCTestCase {
     func testPerfectRankings() {
         // Query "q" included in its own ranking: removed for AP, so AP is still 1.
-        XCTAssertEqual(RetrievalMetrics.averagePrecision(ranking: ["q", "a", "b", "x"], query: "q", relevant: ["a", "b"]), 1)
-        XCTAssertEqual(RetrievalMetrics.averagePrecision(ranking: ["a", "q", "b", "x"], query: "q", relevant: ["a", "b"]), 1)
+        XCTAssertEqual(RetrievalMetrics.averagePrecision(ranking: ["q", "a", "b", "x"], query: "q",
+                                                         relevant: ["a", "b"]), 1)
+        XCTAssertEqual(RetrievalMetrics.averagePrecision(ranking: ["a", "q", "b", "x"], query: "q",
+                                                         relevant: ["a", "b"]), 1)
         XCTAssertEqual(RetrievalMetrics.nsHits(ranking: ["q", "a", "b", "c", "x"], group: ["q", "a", "b", "c"]), 4)
     }
 
@@ -17,7 +19,8 @@ final class MetricsTests: XCTestCase {
         let ap = try XCTUnwrap(RetrievalMetrics.averagePrecision(ranking: ["a", "q", "x", "b", "y"], query: "q",
                                                                  relevant: ["a", "b", "c"]))
         XCTAssertEqual(ap, 19.0 / 36, accuracy: 1e-12)
-        XCTAssertEqual(RetrievalMetrics.averagePrecision(positiveRanks: [2, 0], relevantCount: 3)!, 19.0 / 36, accuracy: 1e-12)
+        XCTAssertEqual(RetrievalMetrics.averagePrecision(positiveRanks: [2, 0], relevantCount: 3)!, 19.0 / 36,
+                       accuracy: 1e-12)
     }
 
     func testSingleRelevantAndTies() {
@@ -55,10 +58,12 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(perfect.meanAveragePrecision, 1)
 
         // Holidays: series 1000 = {100000 (q), 100001, 100002}, series 1001 = {100100 (q), 100101}.
-        let gt = try GroundTruth.holidays(fileNames: ["100000.jpg", "100001.jpg", "100002.jpg", "100100.jpg", "100101.jpg"])
+        let gt = try GroundTruth.holidays(fileNames: ["100000.jpg", "100001.jpg", "100002.jpg", "100100.jpg",
+                                                      "100101.jpg"])
         let report = gt.evaluate { q in
-            q == "100000.jpg" ? ["100000.jpg", "100001.jpg", "100101.jpg", "100002.jpg", "100100.jpg"]  // AP: 1/2 + (1/2)(1/2 + 2/3)/2 = 0.791667
-                              : ["100101.jpg", "100000.jpg"]                                            // AP: 1
+            q == "100000.jpg" ? ["100000.jpg", "100001.jpg", "100101.jpg", "100002.jpg", "100100.jpg"]
+                                // AP: 1/2 + (1/2)(1/2 + 2/3)/2 = 0.791667
+                              : ["100101.jpg", "100000.jpg"]  // AP: 1
         }
         XCTAssertEqual(report.queries, 2)
         XCTAssertEqual(report.averagePrecisions[0]!, 0.5 + 0.5 * (0.5 + 2.0 / 3) / 2, accuracy: 1e-12)

@@ -9,7 +9,8 @@ final class HammingKernelTests: XCTestCase {
 
     /// A block of `n` postings in runs of 1–4 per image, with signatures at random distances
     /// from the query (near it and far), and the query.
-    private func block(_ n: Int, _ rng: inout SeededGenerator) -> (bytes: [UInt8], images: [ImageID], signatures: [UInt64], query: (UInt64, UInt64)) {
+    private func block(_ n: Int, _ rng: inout SeededGenerator)
+        -> (bytes: [UInt8], images: [ImageID], signatures: [UInt64], query: (UInt64, UInt64)) {
         let q = (rng.next(), rng.next())
         var images = [ImageID](), signatures = [UInt64](), image: ImageID = 5
         while images.count < n {
@@ -35,8 +36,9 @@ final class HammingKernelTests: XCTestCase {
             images.withUnsafeMutableBufferPointer { i in
                 runs.withUnsafeMutableBufferPointer { r in
                     distances.withUnsafeMutableBufferPointer { d in
-                        var block = tessera_posting_block(postings: raw.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                                                          count: bytes.count / 20, next: next?.assumingMemoryBound(to: UInt8.self))
+                        var block = tessera_posting_block(
+                            postings: raw.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                            count: bytes.count / 20, next: next?.assumingMemoryBound(to: UInt8.self))
                         return tessera_hamming128_filter(kernel.c, &block, from, count, q.0, q.1, Int32(limit),
                                                          tessera_filter_hits(images: i.baseAddress, runs: r.baseAddress,
                                                                              distances: d.baseAddress))
@@ -60,7 +62,8 @@ final class HammingKernelTests: XCTestCase {
             for limit in [0, 1, 20, 52, 64, 90, 129] {
                 var expected = [[Int]]()
                 for i in 0..<n {
-                    let d = (b.signatures[2 * i] ^ b.query.0).nonzeroBitCount + (b.signatures[2 * i + 1] ^ b.query.1).nonzeroBitCount
+                    let d = (b.signatures[2 * i] ^ b.query.0).nonzeroBitCount
+                        + (b.signatures[2 * i + 1] ^ b.query.1).nonzeroBitCount
                     guard d < limit else { continue }
                     expected.append([Int(b.images[i]), b.images.filter { $0 == b.images[i] }.count, d])
                 }
@@ -70,10 +73,12 @@ final class HammingKernelTests: XCTestCase {
                 let cut1 = n / 3, cut2 = n - n / 5
                 for kernel in kernels {
                     elsewhere.withUnsafeBytes { next in
-                        XCTAssertEqual(filter(kernel, b.bytes, from: 0, count: n, query: b.query, limit: limit, next: nil), expected,
-                                       "\(kernel), \(n) postings, limit \(limit)")
+                        XCTAssertEqual(filter(kernel, b.bytes, from: 0, count: n, query: b.query, limit: limit,
+                                              next: nil),
+                                       expected, "\(kernel), \(n) postings, limit \(limit)")
                         let parts = [(0, cut1), (cut1, cut2 - cut1), (cut2, n - cut2)].flatMap {
-                            filter(kernel, b.bytes, from: $0.0, count: $0.1, query: b.query, limit: limit, next: next.baseAddress)
+                            filter(kernel, b.bytes, from: $0.0, count: $0.1, query: b.query, limit: limit,
+                                   next: next.baseAddress)
                         }
                         XCTAssertEqual(parts, expected, "\(kernel), \(n) postings in three parts, limit \(limit)")
                     }

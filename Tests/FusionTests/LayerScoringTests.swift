@@ -177,10 +177,12 @@ final class LayerScoringTests: XCTestCase {
         let q = quantized([[(1, bits(0))]])
         let norms: [Float] = [4, 0.5]
         var viaInverse = [Float](repeating: 0, count: 2)
-        try LayerScorer(query: q, idf: idf).accumulate(lists: l, layer: 0, inverseNorms: inverseNorms(norms), into: &viaInverse)
+        try LayerScorer(query: q, idf: idf).accumulate(lists: l, layer: 0, inverseNorms: inverseNorms(norms),
+                                                       into: &viaInverse)
         let direct = try scoreLayer(query: q, lists: l, layer: 0, idf: idf, imageNorms: norms)
         XCTAssertEqual(viaInverse, direct)
-        // S = idf² · tf_I · w(0) / √(tf_q · tf_I) / (‖q‖ · ‖I‖) with w(0) = 1, tf_q = 1, ‖q‖ = idf = 2.
+        // S = idf² · tf_I · w(0) / √(tf_q · tf_I) / (‖q‖ · ‖I‖)
+        // with w(0) = 1, tf_q = 1, ‖q‖ = idf = 2.
         for (i, tf) in [(0, 70.0), (1, 3.0)] {
             XCTAssertEqual(Double(direct[i]), 4 * tf / tf.squareRoot() / (2 * Double(norms[i])), accuracy: 1e-4)
         }
@@ -205,7 +207,8 @@ final class LayerScoringTests: XCTestCase {
         XCTAssertEqual(s[6], 0)
         // Votes queued for a score array of no images are dropped, not added out of bounds.
         var none: [Float] = []
-        XCTAssertEqual(try LayerScorer(query: q, idf: [1]).accumulate(lists: l, layer: 0, inverseNorms: [], into: &none).postings, 10)
+        XCTAssertEqual(try LayerScorer(query: q, idf: [1]).accumulate(lists: l, layer: 0, inverseNorms: [],
+                                                                      into: &none).postings, 10)
         XCTAssertEqual(none, [])
         // Plain BoW: every posting votes, tf_q · tf_I / √(tf_q · tf_I) = √tf_I per image.
         let bow = try scoreLayer(query: q, lists: l, layer: 0, idf: [1], imageNorms: norms,

@@ -29,8 +29,9 @@ struct MemoryLists: InvertedListsReader {
                 images += 1
                 if i == list.count || images == imagesPerBlock {
                     if i > start {
-                        try body(PostingList(bytes: UnsafeRawBufferPointer(rebasing: raw[(start * list.stride)..<(i * list.stride)]),
-                                             signatureWords: signatureWords))
+                        try body(PostingList(
+                            bytes: UnsafeRawBufferPointer(rebasing: raw[(start * list.stride)..<(i * list.stride)]),
+                            signatureWords: signatureWords))
                     }
                     start = i; images = 0
                 }

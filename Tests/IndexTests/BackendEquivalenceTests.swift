@@ -50,11 +50,14 @@ final class BackendEquivalenceTests: XCTestCase {
         let stats = try store.stats()
         for l in 0..<3 {
             XCTAssertEqual(stats.layers[l].nonEmptyWords, mem.words(layer: l).count)
-            let memPostings = try mem.words(layer: l).reduce(0) { n, w in try n + mem.postingBytes(layer: l, word: w).count / 20 }
+            let memPostings = try mem.words(layer: l).reduce(0) { n, w in
+                try n + mem.postingBytes(layer: l, word: w).count / 20
+            }
             XCTAssertEqual(stats.layers[l].postings, memPostings)
             try store.withSnapshot { s in
                 for w in mem.words(layer: l) {
-                    XCTAssertEqual(try s.postingCount(layer: l, word: w), try mem.postingBytes(layer: l, word: w).count / 20)
+                    XCTAssertEqual(try s.postingCount(layer: l, word: w),
+                                   try mem.postingBytes(layer: l, word: w).count / 20)
                 }
             }
         }
@@ -115,7 +118,8 @@ final class BackendEquivalenceTests: XCTestCase {
         _ = try both.add(b)
         XCTAssertEqual(try both.remove(paths: b.map(\.path)), b.count)
 
-        XCTAssertEqual(try both.withSnapshot { try Synthetic.dump($0) }, try alone.withSnapshot { try Synthetic.dump($0) })
+        XCTAssertEqual(try both.withSnapshot { try Synthetic.dump($0) },
+                       try alone.withSnapshot { try Synthetic.dump($0) })
         XCTAssertEqual(try both.images(), try alone.images())
         let sa = try alone.stats(), sb = try both.stats()
         XCTAssertEqual(sb.images, sa.images)
@@ -142,7 +146,8 @@ final class BackendEquivalenceTests: XCTestCase {
         var images = [NewImage]()
         for n in 0..<150 {
             let layers = (0..<3).map { _ in Synthetic.layer(&rng, count: 200, vocabulary: 500) }
-            images.append(NewImage(path: "/m/\(n)", contentHash: "m\(n)", width: 1, height: 1, norms: [0, 0, 0], layers: layers))
+            images.append(NewImage(path: "/m/\(n)", contentHash: "m\(n)", width: 1, height: 1, norms: [0, 0, 0],
+                                   layers: layers))
         }
         _ = try store.add(Array(images[0..<100]))   // one big batch that cannot fit
         _ = try store.add(Array(images[100...]))
@@ -152,7 +157,8 @@ final class BackendEquivalenceTests: XCTestCase {
         XCTAssertGreaterThan(stats.bytesInUse, initial)
         let mem = MemoryInvertedLists(layerCount: 3, signatureWords: 2)
         for (n, img) in images.enumerated() { try mem.add(id: ImageID(n), layers: img.layers) }
-        XCTAssertEqual(try store.withSnapshot { try Synthetic.dump($0, vocabulary: 500) }, try Synthetic.dump(mem, vocabulary: 500))
+        XCTAssertEqual(try store.withSnapshot { try Synthetic.dump($0, vocabulary: 500) },
+                       try Synthetic.dump(mem, vocabulary: 500))
     }
 
     func testBlocksHoldWholeImagesInOrder() throws {
@@ -162,14 +168,17 @@ final class BackendEquivalenceTests: XCTestCase {
         // Image 100 puts ~500 postings on word 0: its run covers more than a whole LMDB page.
         let images = (0..<200).map { n in
             NewImage(path: "/c/\(n)", contentHash: "c\(n)", width: 1, height: 1, norms: [0, 0, 0],
-                     layers: (0..<3).map { _ in Synthetic.layer(&rng, count: n == 100 ? 600 : 20, vocabulary: n == 100 ? 1 : 3) })
+                     layers: (0..<3).map { _ in
+                         Synthetic.layer(&rng, count: n == 100 ? 600 : 20, vocabulary: n == 100 ? 1 : 3)
+                     })
         }
         let mem = try memory(images.enumerated().map { (ImageID($0.offset), $0.element) })
         // Small blocks merged up to 800 bytes; the defaults; blocks too large to seal here (tails only).
         let tailsOnly = 1 << 20
         for blockBytes in [Synthetic.smallBlockBytes, IndexMeta.defaultPostingBlockBytes, tailsOnly] {
             let meta = blockBytes == IndexMeta.defaultPostingBlockBytes
-                ? IndexMeta(identity: Synthetic.identity, patchSettings: "", layerKeys: Synthetic.layers, signatureWords: 2)
+                ? IndexMeta(identity: Synthetic.identity, patchSettings: "", layerKeys: Synthetic.layers,
+                            signatureWords: 2)
                 : Synthetic.meta(postingBlockBytes: blockBytes)
             let store = try IndexStore.create(at: tempDir(), meta: meta)
             for batch in Swift.stride(from: 0, to: images.count, by: 7) {
@@ -231,12 +240,18 @@ final class BackendEquivalenceTests: XCTestCase {
                 XCTAssertEqual(lent.map(\.word), lent.map(\.word).sorted(), "words out of order")
                 for (k, word) in words.enumerated() {
                     let mine = lent.filter { $0.word == k }
-                    XCTAssertEqual(Array(mine.map(\.bytes).joined()), try mem.postingBytes(layer: layer, word: word), "word \(word)")
+                    XCTAssertEqual(Array(mine.map(\.bytes).joined()), try mem.postingBytes(layer: layer, word: word),
+                                   "word \(word)")
                     XCTAssertEqual(mine.isEmpty, word == 1000, "word \(word)")
                 }
-                if split { XCTAssertGreaterThan(lent.count, words.count - 1) } else { XCTAssertEqual(lent.count, words.count - 1) }
+                if split {
+                    XCTAssertGreaterThan(lent.count, words.count - 1)
+                } else {
+                    XCTAssertEqual(lent.count, words.count - 1)
+                }
                 for (i, block) in lent.enumerated() {
-                    XCTAssertEqual(block.next, i + 1 < lent.count ? lent[i + 1].start : nil, "block \(i) of layer \(layer)")
+                    XCTAssertEqual(block.next, i + 1 < lent.count ? lent[i + 1].start : nil,
+                                   "block \(i) of layer \(layer)")
                 }
             }
         }
@@ -257,7 +272,9 @@ final class BackendEquivalenceTests: XCTestCase {
                      })
         }
         let store = try IndexStore.create(at: tempDir(), meta: Synthetic.meta(postingBlockBytes: 1 << 20))
-        for batch in Swift.stride(from: 0, to: images.count, by: 50) { _ = try store.add(Array(images[batch..<(batch + 50)])) }
+        for batch in Swift.stride(from: 0, to: images.count, by: 50) {
+            _ = try store.add(Array(images[batch..<(batch + 50)]))
+        }
         let mem = try memory(images.enumerated().map { (ImageID($0.offset), $0.element) })
         try store.withSnapshot { s in
             var pages = [[UInt8]]()

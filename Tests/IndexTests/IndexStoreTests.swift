@@ -44,8 +44,10 @@ final class IndexStoreTests: XCTestCase {
                                distances: [0, 0, 0, 0, 0], signatures: [0x0200, 0x0100, 0x0200, 7, 9])
         let empty = QuantizedLayer(count: 0, k: 1, signatureWords: 1, words: [], distances: [], signatures: [])
         let store = try IndexStore.create(at: tempDir(), meta: Synthetic.meta(signatureWords: 1))
-        _ = try store.add([NewImage(path: "p0", contentHash: "h0", width: 1, height: 1, norms: [0, 0, 0], layers: [empty, empty, empty]),
-                           NewImage(path: "p1", contentHash: "h1", width: 1, height: 1, norms: [0, 0, 0], layers: [q, empty, empty])])
+        _ = try store.add([NewImage(path: "p0", contentHash: "h0", width: 1, height: 1, norms: [0, 0, 0],
+                                    layers: [empty, empty, empty]),
+                           NewImage(path: "p1", contentHash: "h1", width: 1, height: 1, norms: [0, 0, 0],
+                                    layers: [q, empty, empty])])
         try store.withSnapshot { s in
             // memcmp order of little-endian bytes: 0x0100 = [00 01 ..] sorts before 0x0200 = [00 02 ..].
             let expected = PostingLayout.encode(images: [1, 1], signatures: [0x0100, 0x0200], signatureWords: 1)
@@ -145,7 +147,9 @@ final class IndexStoreTests: XCTestCase {
         let store = try IndexStore.create(at: tempDir(), meta: Synthetic.meta())
         var bad = Synthetic.image(0)
         bad.layers.removeLast()
-        XCTAssertThrowsError(try store.add([bad])) { guard case .invalidInput = $0 as? IndexError else { return XCTFail() } }
+        XCTAssertThrowsError(try store.add([bad])) {
+            guard case .invalidInput = $0 as? IndexError else { return XCTFail() }
+        }
         XCTAssertThrowsError(try store.add([Synthetic.image(0, signatureWords: 1)]))
         XCTAssertThrowsError(try store.withSnapshot { try $0.forEachPostingBlock(layer: 3, word: 0) { _ in } })
     }
@@ -177,7 +181,8 @@ final class IndexStoreTests: XCTestCase {
         try store.compact(to: dest)
         let copy = try IndexStore.open(at: dest, expecting: Synthetic.identity, options: .init(readOnly: true))
         XCTAssertEqual(try copy.images(), try store.images())
-        XCTAssertEqual(try copy.withSnapshot { try Synthetic.dump($0) }, try store.withSnapshot { try Synthetic.dump($0) })
+        XCTAssertEqual(try copy.withSnapshot { try Synthetic.dump($0) },
+                       try store.withSnapshot { try Synthetic.dump($0) })
         XCTAssertLessThanOrEqual(try copy.stats().fileBytes, try store.stats().fileBytes)
         XCTAssertThrowsError(try copy.add([Synthetic.image(30)])) { XCTAssertEqual($0 as? IndexError, .readOnly) }
     }

@@ -6,7 +6,8 @@ final class LMDBLayerTests: XCTestCase {
         let dir = Synthetic.tempDirectory()
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let env = try LMDBEnvironment(directory: dir, maxDatabases: 4, mapSize: 1 << 20, maxMapSize: 1 << 20, readOnly: false)
+        let env = try LMDBEnvironment(directory: dir, maxDatabases: 4, mapSize: 1 << 20, maxMapSize: 1 << 20,
+                                      readOnly: false)
         let db = try env.write { try $0.openDatabase("t", create: true) }
         struct Boom: Error {}
         XCTAssertThrowsError(try env.write { txn in
@@ -23,7 +24,7 @@ final class LMDBLayerTests: XCTestCase {
         // A map that may not grow reports MDB_MAP_FULL.
         XCTAssertThrowsError(try env.write { txn in
             for i in 0..<2000 { try txn.put(db, key: Array("k\(i)".utf8), value: [UInt8](repeating: 1, count: 1000)) }
-        }) { XCTAssertTrue(($0 as? LMDBError)?.isMapFull == true, "\($0)") }
+        }) { XCTAssertTrue(($0 as? IndexStorageError)?.isMapFull == true, "\($0)") }
     }
 }
 
@@ -34,7 +35,9 @@ final class WordListCodingTests: XCTestCase {
         // Hand count: layer 0 = 1 (count) + 1+1+1+1+2+1+5 (deltas 0,1,126,1,16255,1,4294950911); layers 1, 2 = 1, 2.
         XCTAssertEqual(bytes.count, 1 + 12 + 1 + 2)
         XCTAssertEqual(try bytes.withUnsafeBytes { try IndexDatabases.decodeWords($0, layers: 3, id: 0) }, lists)
-        XCTAssertThrowsError(try bytes.dropLast().withUnsafeBytes { try IndexDatabases.decodeWords($0, layers: 3, id: 0) }) {
+        XCTAssertThrowsError(
+            try bytes.dropLast().withUnsafeBytes { try IndexDatabases.decodeWords($0, layers: 3, id: 0) }
+        ) {
             guard case .corrupt = $0 as? IndexError else { return XCTFail("\($0)") }
         }
     }

@@ -11,7 +11,8 @@ enum Synthetic {
     /// tests' short lists hold merged blocks, unmerged blocks and tails.
     static let smallBlockBytes = 200
     static func meta(signatureWords: Int = 2, postingBlockBytes: Int = smallBlockBytes) -> IndexMeta {
-        IndexMeta(identity: identity, patchSettings: "{\"stride\":32}", layerKeys: layers, signatureWords: signatureWords,
+        IndexMeta(identity: identity, patchSettings: "{\"stride\":32}", layerKeys: layers,
+                  signatureWords: signatureWords,
                   postingBlockBytes: postingBlockBytes,
                   maxPostingBlockBytes: max(postingBlockBytes, 4 * smallBlockBytes))
     }
@@ -36,7 +37,9 @@ enum Synthetic {
 
     static func image(_ n: Int, seed: UInt64 = 1, signatureWords: Int = 2) -> NewImage {
         var rng = SeededGenerator(seed: seed &* 1000 &+ UInt64(n))
-        let layers = (0..<3).map { _ in layer(&rng, count: Int.random(in: 5...30, using: &rng), signatureWords: signatureWords) }
+        let layers = (0..<3).map { _ in
+            layer(&rng, count: Int.random(in: 5...30, using: &rng), signatureWords: signatureWords)
+        }
         return NewImage(path: "/img/\(seed)/\(n).jpg", contentHash: SHA256.hex(Array("\(seed)-\(n)".utf8)),
                         width: 100 + n, height: 50 + n, norms: [1, 2, Float(n)],
                         globalDescriptor: (0..<(n % 4)).map { Float($0) + 0.5 }, layers: layers)
@@ -49,7 +52,8 @@ enum Synthetic {
     }
 
     /// Every (layer, word) → postings bytes of a reader, over words `0..<vocabulary`.
-    static func dump(_ reader: some InvertedListsReader, layers: Int = 3, vocabulary: UInt32 = 40) throws -> [[UInt32: [UInt8]]] {
+    static func dump(_ reader: some InvertedListsReader, layers: Int = 3,
+                     vocabulary: UInt32 = 40) throws -> [[UInt32: [UInt8]]] {
         try (0..<layers).map { l in
             var out = [UInt32: [UInt8]]()
             for w in 0..<vocabulary {

@@ -25,13 +25,17 @@ final class JPEGDecoderTests: XCTestCase {
     }
 
     func testEmptyFile() throws {
-        XCTAssertThrowsError(try JPEGDecoder.decode(Data(), name: "e.jpg")) { XCTAssertEqual($0 as? ImageDecodeError, .empty("e.jpg")) }
+        XCTAssertThrowsError(try JPEGDecoder.decode(Data(), name: "e.jpg")) {
+            XCTAssertEqual($0 as? ImageDecodeError, .empty("e.jpg"))
+        }
     }
 
     func testTruncatedJPEG() throws {
         let (data, _) = try upright()
         XCTAssertThrowsError(try JPEGDecoder.decode(data.prefix(data.count / 2), name: "t.jpg")) { error in
-            guard case .truncated = error as? ImageDecodeError else { return XCTFail("expected truncated, got \(error)") }
+            guard case .truncated = error as? ImageDecodeError else {
+                return XCTFail("expected truncated, got \(error)")
+            }
         }
         // Cut inside the header too.
         XCTAssertThrowsError(try JPEGDecoder.decode(data.prefix(40), name: "h.jpg"))
@@ -54,14 +58,19 @@ final class JPEGDecoderTests: XCTestCase {
         var rng = SeededGenerator(seed: 11)
         for _ in 0..<20 {
             var noisy = [UInt8](data)
-            for _ in 0..<50 { noisy[Int.random(in: (noisy.count / 3)..<(noisy.count - 10), using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
+            for _ in 0..<50 {
+                noisy[Int.random(in: (noisy.count / 3)..<(noisy.count - 10), using: &rng)] =
+                    UInt8.random(in: 0...255, using: &rng)
+            }
             if let img = try? JPEGDecoder.decode(Data(noisy), name: "n.jpg") { XCTAssertEqual(img.width, 451) }
         }
     }
 
     func testNonJPEGFiles() throws {
         let png = try Data(contentsOf: Fixtures.photo("special/not-a-jpeg.png"))
-        XCTAssertThrowsError(try JPEGDecoder.decode(png, name: "p.png")) { XCTAssertEqual($0 as? ImageDecodeError, .notJPEG("p.png")) }
+        XCTAssertThrowsError(try JPEGDecoder.decode(png, name: "p.png")) {
+            XCTAssertEqual($0 as? ImageDecodeError, .notJPEG("p.png"))
+        }
         XCTAssertThrowsError(try JPEGDecoder.decode(Data("hello, world\n".utf8), name: "t.txt")) {
             XCTAssertEqual($0 as? ImageDecodeError, .notJPEG("t.txt"))
         }
@@ -71,7 +80,9 @@ final class JPEGDecoderTests: XCTestCase {
         // Patch the SOF0 marker of a real JPEG to claim 65000×65000 pixels.
         let (data, _) = try upright()
         var bytes = [UInt8](data)
-        guard let sof = (0..<(bytes.count - 9)).first(where: { bytes[$0] == 0xFF && (bytes[$0 + 1] == 0xC0 || bytes[$0 + 1] == 0xC2) }) else {
+        guard let sof = (0..<(bytes.count - 9)).first(where: {
+            bytes[$0] == 0xFF && (bytes[$0 + 1] == 0xC0 || bytes[$0 + 1] == 0xC2)
+        }) else {
             return XCTFail("no SOF marker")
         }
         bytes[sof + 5] = 0xFD; bytes[sof + 6] = 0xE8; bytes[sof + 7] = 0xFD; bytes[sof + 8] = 0xE8

@@ -35,7 +35,8 @@ final class PatchExtractorTests: XCTestCase {
         XCTAssertEqual(img.width, 640)
         let d = e.describe(img)
         XCTAssertEqual(d.headMap.channels, 1280)
-        let dims: [LayerKey: Int] = [PatchOptions.defaultLayers[0]: 672, PatchOptions.defaultLayers[1]: 1280, PatchOptions.defaultLayers[2]: 1000]
+        let dims: [LayerKey: Int] = [PatchOptions.defaultLayers[0]: 672, PatchOptions.defaultLayers[1]: 1280,
+                                     PatchOptions.defaultLayers[2]: 1000]
         for (key, m) in d.layers {
             XCTAssertEqual(m.rows, d.patchCount)
             XCTAssertEqual(m.cols, dims[key])

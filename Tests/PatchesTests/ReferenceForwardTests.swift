@@ -15,7 +15,8 @@ final class ReferenceForwardTests: XCTestCase {
 
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try NpyFile.write(input.data, shape: [3, input.height, input.width], to: dir.appendingPathComponent("input.npy"))
+        try NpyFile.write(input.data, shape: [3, input.height, input.width],
+                          to: dir.appendingPathComponent("input.npy"))
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("reference/efficientnet_ref.py")
         let status = try Fixtures.run(Fixtures.python, [script.path, try Fixtures.modelURL().path,

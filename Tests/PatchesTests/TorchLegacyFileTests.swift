@@ -8,7 +8,12 @@ import Patches
 func handMadeLegacyFile(storage: [Float] = [0, 1, 2, 3, 4, 5]) -> Data {
     var b = [UInt8]()
     func s(_ text: String) { b += Array(text.utf8) }
-    func unicode(_ text: String) { b.append(0x58); let n = UInt32(text.utf8.count); b += withUnsafeBytes(of: n.littleEndian, Array.init); s(text) }
+    func unicode(_ text: String) {
+        b.append(0x58)
+        let n = UInt32(text.utf8.count)
+        b += withUnsafeBytes(of: n.littleEndian, Array.init)
+        s(text)
+    }
     // 1. magic number 0x1950a86a20f9469cfc6c as LONG1
     b += [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E]
     // 2. protocol version 1001
@@ -47,20 +52,24 @@ final class TorchLegacyFileTests: XCTestCase {
     func testTruncatedFileIsATypedError() {
         let data = handMadeLegacyFile()
         for cut in [3, 30, data.count - 30, data.count - 1] {
-            XCTAssertThrowsError(try TorchLegacyFile.tensors(in: data.prefix(cut))) { XCTAssert($0 is TorchFileError, "cut \(cut): \($0)") }
+            XCTAssertThrowsError(try TorchLegacyFile.tensors(in: data.prefix(cut))) {
+                XCTAssert($0 is TorchFileError, "cut \(cut): \($0)")
+            }
         }
     }
 
     func testSHA256KnownAnswers() {
         // FIPS 180-4 examples.
-        XCTAssertEqual(SHA256.hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(SHA256.hex(Array("abc".utf8)),
+                       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         XCTAssertEqual(SHA256.hex([UInt8]()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
                        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
     }
 
     func testZipFormatIsRejected() {
-        XCTAssertThrowsError(try TorchLegacyFile.tensors(in: Data([0x50, 0x4B, 0x03, 0x04] + [UInt8](repeating: 0, count: 64))))
+        XCTAssertThrowsError(
+            try TorchLegacyFile.tensors(in: Data([0x50, 0x4B, 0x03, 0x04] + [UInt8](repeating: 0, count: 64))))
     }
 
     func testRealWeightsFoldIntoANetworkOfTheExpectedShape() throws {
@@ -82,7 +91,9 @@ final class OtherLiteModelsTests: XCTestCase {
     func testLite1AndLite2LoadAndClassify() throws {
         for (file, blocks) in [("efficientnet-lite1-77cc7160.pth", 21), ("efficientnet-lite2-9656183e.pth", 21)] {
             let url = AssetCache.file(file)
-            guard FileManager.default.fileExists(atPath: url.path) else { return XCTFail("\(file) missing: run scripts/setup.sh") }
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                return XCTFail("\(file) missing: run scripts/setup.sh")
+            }
             let net = try EfficientNetLite(contentsOf: url)
             XCTAssertEqual(net.blockCount, blocks, file)
             XCTAssertEqual(net.headChannels, 1280)

@@ -3,13 +3,15 @@ import TesseraCore
 import XCTest
 
 final class KMeansTests: XCTestCase {
-    private func assertRecovers(_ r: KMeansResult, labels: [Int], clusters: Int, file: StaticString = #filePath, line: UInt = #line) {
+    private func assertRecovers(_ r: KMeansResult, labels: [Int], clusters: Int, file: StaticString = #filePath,
+                                line: UInt = #line) {
         // Every true cluster maps to exactly one centroid and no centroid is shared.
         var map = [Int: Set<UInt32>]()
         for (i, l) in labels.enumerated() { map[l, default: []].insert(r.assignment[i]) }
         XCTAssertEqual(map.count, clusters, file: file, line: line)
         for (l, s) in map { XCTAssertEqual(s.count, 1, "true cluster \(l) split over \(s)", file: file, line: line) }
-        XCTAssertEqual(Set(map.values.map { $0.first! }).count, clusters, "two true clusters merged", file: file, line: line)
+        XCTAssertEqual(Set(map.values.map { $0.first! }).count, clusters, "two true clusters merged",
+                       file: file, line: line)
     }
 
     func testExactKMeansRecoversSeparatedClusters() {

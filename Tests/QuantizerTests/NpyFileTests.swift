@@ -6,7 +6,8 @@ import TesseraCore
 /// 2 GiB, where one write(2) is short), and clear errors on truncated or foreign files.
 final class NpyFileTests: XCTestCase {
     func testRoundTripAcrossWriteChunksAndErrors() throws {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("npy-\(getpid())-\(UUID().uuidString).npy")
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("npy-\(getpid())-\(UUID().uuidString).npy")
         defer { try? FileManager.default.removeItem(at: url) }
         let values = (0..<1_003).map { Float($0) * 0.5 - 7 }
         try NpyFile.write(values, shape: [17, 59], to: url, chunkBytes: 100)
@@ -25,7 +26,8 @@ final class NpyFileTests: XCTestCase {
         try NpyFile.write(m, to: url)
         XCTAssertEqual(try NpyFile.read(url).values, m.data)
         XCTAssertEqual(try NpyFile.read(url).shape, [3, 2])
-        XCTAssertThrowsError(try NpyFile.write(values, shape: [17, 59], to: URL(fileURLWithPath: "/nonexistent-dir/x.npy"))) {
+        XCTAssertThrowsError(try NpyFile.write(values, shape: [17, 59],
+                                               to: URL(fileURLWithPath: "/nonexistent-dir/x.npy"))) {
             guard case .io = $0 as? NpyError else { return XCTFail("\($0)") }
         }
         try Data("not numpy".utf8).write(to: url)

@@ -9,7 +9,8 @@ final class PCATests: XCTestCase {
         let n = 2000
         var data = [Float]()
         for _ in 0..<n {
-            data += [3 * g.nextGaussian(), 0.1 * g.nextGaussian(), 10 * g.nextGaussian() + 1, 0.1 * g.nextGaussian(), 0.1 * g.nextGaussian()]
+            data += [3 * g.nextGaussian(), 0.1 * g.nextGaussian(), 10 * g.nextGaussian() + 1, 0.1 * g.nextGaussian(),
+                     0.1 * g.nextGaussian()]
         }
         let x = Matrix(rows: n, cols: 5, data: data)
         let p = try PCA.learn(data: x, outputDim: 2)
@@ -22,8 +23,10 @@ final class PCATests: XCTestCase {
         XCTAssertEqual(y.cols, 2)
         for i in 0..<20 { XCTAssertEqual(y[i, 0] * y[i, 0] + y[i, 1] * y[i, 1], 1, accuracy: 1e-4) }
         // y ∝ C·(x − μ) before normalisation.
-        let c0 = (0..<5).map { j in (x[3, j] - p.mean[j]) }.enumerated().reduce(Float(0)) { $0 + $1.element * p.components[0, $1.offset] }
-        let c1 = (0..<5).map { j in (x[3, j] - p.mean[j]) }.enumerated().reduce(Float(0)) { $0 + $1.element * p.components[1, $1.offset] }
+        let c0 = (0..<5).map { j in (x[3, j] - p.mean[j]) }.enumerated()
+            .reduce(Float(0)) { $0 + $1.element * p.components[0, $1.offset] }
+        let c1 = (0..<5).map { j in (x[3, j] - p.mean[j]) }.enumerated()
+            .reduce(Float(0)) { $0 + $1.element * p.components[1, $1.offset] }
         XCTAssertEqual(y[3, 0] / y[3, 1], c0 / c1, accuracy: 1e-3 * abs(c0 / c1) + 1e-4)
     }
 }

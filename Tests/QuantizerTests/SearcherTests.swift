@@ -19,19 +19,22 @@ final class SearcherTests: XCTestCase {
         let c = Synthetic.uniform(500, 8, seed: 3), q = Synthetic.uniform(400, 8, seed: 4)
         let exact = ExactSearcher(centroids: c).search(queries: q, k: 1)
         for leaf in [1, 4] {   // single-centroid leaves and buckets
-            let forest = KDForestSearcher(centroids: c, options: KDForestOptions(trees: 4, maxLeafChecks: 500, leafSize: leaf))
+            let forest = KDForestSearcher(centroids: c,
+                                          options: KDForestOptions(trees: 4, maxLeafChecks: 500, leafSize: leaf))
                 .search(queries: q, k: 1)
             for i in 0..<q.rows where forest.words[i] != exact.words[i] {
                 // Only an exact tie (within float rounding of the two formulas) may differ.
                 XCTAssertEqual(forest.distances[i], exact.distances[i], accuracy: 1e-5, "leaf \(leaf) query \(i)")
             }
-            XCTAssertEqual(zip(forest.distances, exact.distances).filter { abs($0 - $1) > 1e-4 }.count, 0, "leaf \(leaf)")
+            XCTAssertEqual(zip(forest.distances, exact.distances).filter { abs($0 - $1) > 1e-4 }.count, 0,
+                           "leaf \(leaf)")
         }
     }
 
     func testForestSmallBudgetStillFindsItselfForCentroidQueries() {
         let c = Synthetic.uniform(1000, 16, seed: 5)
-        let r = KDForestSearcher(centroids: c, options: KDForestOptions(trees: 8, maxLeafChecks: 1)).search(queries: c, k: 1)
+        let r = KDForestSearcher(centroids: c, options: KDForestOptions(trees: 8, maxLeafChecks: 1))
+            .search(queries: c, k: 1)
         // A centroid query descends to its own leaf first in every tree.
         XCTAssertEqual(r.words, (0..<1000).map { UInt32($0) })
         XCTAssertEqual(r.distances.max(), 0)

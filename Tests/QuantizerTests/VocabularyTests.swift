@@ -8,7 +8,8 @@ final class VocabularyTests: XCTestCase {
     func testIDFByHand() {
         let assignment: [UInt32] = [0, 1, 0, 2, 2, 0, QuantizedLayer.none]
         let image: [Int32] = [0, 0, 1, 1, 1, 2, 2]
-        let idf = LayerVocabulary.inverseDocumentFrequency(assignment: assignment, imageOfRow: image, imageCount: 3, words: 4)
+        let idf = LayerVocabulary.inverseDocumentFrequency(assignment: assignment, imageOfRow: image, imageCount: 3,
+                                                           words: 4)
         XCTAssertEqual(idf[0], 0, accuracy: 1e-6)
         XCTAssertEqual(idf[1], Float(log(3.0)), accuracy: 1e-6)
         XCTAssertEqual(idf[2], Float(log(3.0)), accuracy: 1e-6)
@@ -51,7 +52,11 @@ final class VocabularyTests: XCTestCase {
             for j in 1..<3 {
                 let dropped = cut.words[i * 3 + j] == QuantizedLayer.none
                 XCTAssertEqual(dropped, a.distances[i * 3 + j] > 1.0001 * a.distances[i * 3])
-                if dropped { XCTAssertEqual(cut.signatures[i * 3 + j], 0) } else { XCTAssertEqual(cut.signatures[i * 3 + j], a.signatures[i * 3 + j]) }
+                if dropped {
+                    XCTAssertEqual(cut.signatures[i * 3 + j], 0)
+                } else {
+                    XCTAssertEqual(cut.signatures[i * 3 + j], a.signatures[i * 3 + j])
+                }
             }
         }
     }
@@ -109,7 +114,9 @@ final class VocabularyTests: XCTestCase {
             XCTAssertThrowsError(try body(), line: line) { XCTAssertEqual($0 as? VocabularyFileError, e, line: line) }
         }
         XCTAssertNoThrow(try decode(good))
-        expect(.truncated(expectedBytes: good.count, actualBytes: good.count - 100)) { try decode(Array(good.dropLast(100))) }
+        expect(.truncated(expectedBytes: good.count, actualBytes: good.count - 100)) {
+            try decode(Array(good.dropLast(100)))
+        }
         expect(.truncated(expectedBytes: 32, actualBytes: 10)) { try decode(Array(good.prefix(10))) }
         var magic = good; magic[0] = UInt8(ascii: "X")
         expect(.badMagic) { try decode(magic) }
@@ -118,16 +125,20 @@ final class VocabularyTests: XCTestCase {
         for offset in [40, good.count / 2, good.count - 20] {
             var flipped = good; flipped[offset] ^= 0x10
             XCTAssertThrowsError(try decode(flipped)) { e in
-                guard case .checksumMismatch = e as? VocabularyFileError else { return XCTFail("offset \(offset): \(e)") }
+                guard case .checksumMismatch = e as? VocabularyFileError else {
+                    return XCTFail("offset \(offset): \(e)")
+                }
             }
         }
         expect(.modelMismatch(expected: "def456", found: "abc123")) { try decode(good, model: "def456") }
         let only = [LayerKey(layer: "head", pooling: .max)]
-        expect(.layerMismatch(expected: only, found: [LayerKey(layer: "head", pooling: .max), LayerKey(layer: "block11.expand", pooling: .sum)])) {
+        expect(.layerMismatch(expected: only, found: [LayerKey(layer: "head", pooling: .max),
+                                                      LayerKey(layer: "block11.expand", pooling: .sum)])) {
             try decode(good, layers: only)
         }
         XCTAssertNoThrow(try decode(good, model: "ABC123",
-                                    layers: [LayerKey(layer: "block11.expand", pooling: .sum), LayerKey(layer: "head", pooling: .max)]))
+                                    layers: [LayerKey(layer: "block11.expand", pooling: .sum),
+                                             LayerKey(layer: "head", pooling: .max)]))
         // Missing file: typed I/O error, no crash.
         XCTAssertThrowsError(try Vocabulary.load(from: URL(fileURLWithPath: "/nonexistent/v.bin"))) {
             guard case .io = $0 as? VocabularyFileError else { return XCTFail("\($0)") }
@@ -146,7 +157,8 @@ final class VocabularyTests: XCTestCase {
                 let file = try XCTUnwrap(m.centroids.mappedFile)
                 XCTAssertEqual(file.bytes.count, bytes.count)
                 XCTAssertTrue(file.bytes.elementsEqual(bytes))
-                let matrices = [m.centroids, m.hamming.thresholds, m.hamming.projection] + (m.pca.map { [$0.components] } ?? [])
+                let matrices = [m.centroids, m.hamming.thresholds, m.hamming.projection]
+                    + (m.pca.map { [$0.components] } ?? [])
                 for x in matrices {
                     XCTAssertTrue(x.isMapped)
                     XCTAssertTrue(x.mappedFile === file)
@@ -158,7 +170,9 @@ final class VocabularyTests: XCTestCase {
                 XCTAssertFalse(c.centroids.isMapped)
                 XCTAssertNil(c.centroids.mappedFile)
                 XCTAssertEqual(m.centroids.data.map(\.bitPattern), c.centroids.data.map(\.bitPattern))
-                XCTAssertEqual(m.centroids, c.centroids); XCTAssertEqual(m.hamming, c.hamming); XCTAssertEqual(m.pca, c.pca)
+                XCTAssertEqual(m.centroids, c.centroids)
+                XCTAssertEqual(m.hamming, c.hamming)
+                XCTAssertEqual(m.pca, c.pca)
                 let q = Synthetic.uniform(50, m.inputDim, seed: 11)
                 for exact in [false, true] {
                     let a = try m.assign(q, k: 3, exact: exact), b = try c.assign(q, k: 3, exact: exact)
@@ -236,7 +250,8 @@ final class VocabularyTests: XCTestCase {
         }
         XCTAssertThrowsError(try Vocabulary.load(from: URL(fileURLWithPath: "/nonexistent/v.bin"))) {
             XCTAssertEqual($0 as? VocabularyFileError,
-                           .io(path: "/nonexistent/v.bin", message: "cannot open /nonexistent/v.bin: No such file or directory"))
+                           .io(path: "/nonexistent/v.bin",
+                               message: "cannot open /nonexistent/v.bin: No such file or directory"))
         }
         // An empty file maps to no bytes; as a vocabulary it is truncated.
         let url = tempURL()
@@ -261,6 +276,7 @@ final class VocabularyTests: XCTestCase {
         XCTAssertThrowsError(try VocabularyTrainer.train(layer: LayerKey(layer: "a", pooling: .sum), descriptors: x,
                                                          imageOfRow: [0], imageCount: 1, options: TrainOptions()))
         XCTAssertThrowsError(try VocabularyTrainer.train(layer: LayerKey(layer: "a", pooling: .sum), descriptors: x,
-                                                         imageOfRow: [Int32](repeating: 3, count: 10), imageCount: 2, options: TrainOptions()))
+                                                         imageOfRow: [Int32](repeating: 3, count: 10), imageCount: 2,
+                                                         options: TrainOptions()))
     }
 }

@@ -21,7 +21,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     init(directory: URL, maxDatabases: Int, mapSize: Int, maxMapSize: Int, readOnly: Bool) throws {
         var env: OpaquePointer?
         try lmdbCheck(mdb_env_create(&env), "env_create")
-        guard let env else { throw LMDBError(code: ENOMEM, operation: "env_create") }
+        guard let env else { throw IndexStorageError(code: ENOMEM, operation: "env_create") }
         do {
             try lmdbCheck(mdb_env_set_maxdbs(env, MDB_dbi(maxDatabases)), "env_set_maxdbs")
             try lmdbCheck(mdb_env_set_mapsize(env, mapSize), "env_set_mapsize(\(mapSize))")
@@ -91,21 +91,21 @@ final class LMDBEnvironment: @unchecked Sendable {
         while true {
             do {
                 return try transaction(flags: 0, body) { txn in try lmdbCheck(mdb_txn_commit(txn), "txn_commit") }
-            } catch let error as LMDBError where error.isMapFull {
+            } catch let error as IndexStorageError where error.isMapFull {
                 try grow(after: error)
             }
         }
     }
 
     /// Doubles the map size (call only with no write transaction open).
-    private func grow(after error: LMDBError) throws {
+    private func grow(after error: IndexStorageError) throws {
         try lock.withLock {
             guard activeReaders == 0 else {
-                throw LMDBError(code: error.code,
+                throw IndexStorageError(code: error.code,
                                 operation: "grow map (\(activeReaders) read snapshot(s) open in this process)")
             }
             guard mapSize < maxMapSize else {
-                throw LMDBError(code: error.code, operation: "grow map beyond the limit of \(maxMapSize) bytes")
+                throw IndexStorageError(code: error.code, operation: "grow map beyond the limit of \(maxMapSize) bytes")
             }
             let newSize = min(mapSize * 2, maxMapSize)
             try lmdbCheck(mdb_env_set_mapsize(handle, newSize), "env_set_mapsize(\(newSize))")
@@ -127,7 +127,7 @@ final class LMDBEnvironment: @unchecked Sendable {
             rc = mdb_txn_begin(handle, nil, flags, &txn)
         }
         try lmdbCheck(rc, "txn_begin")
-        guard let txn else { throw LMDBError(code: EINVAL, operation: "txn_begin") }
+        guard let txn else { throw IndexStorageError(code: EINVAL, operation: "txn_begin") }
         return txn
     }
 

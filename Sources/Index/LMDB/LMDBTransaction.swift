@@ -104,7 +104,7 @@ struct LMDBTransaction {
     func withCursor<R>(_ db: LMDBDatabase, _ body: (LMDBCursor) throws -> R) throws -> R {
         var cursor: OpaquePointer?
         try lmdbCheck(mdb_cursor_open(handle, db.dbi, &cursor), "cursor_open")
-        guard let cursor else { throw LMDBError(code: EINVAL, operation: "cursor_open") }
+        guard let cursor else { throw IndexStorageError(code: EINVAL, operation: "cursor_open") }
         defer { mdb_cursor_close(cursor) }
         return try body(LMDBCursor(handle: cursor))
     }

@@ -1,4 +1,3 @@
-import TesseraCore
 
 /// The `k` best images of a dense score array (index = image id), best first; ties are
 /// broken by the smaller image id, so the result is deterministic. Uses a bounded

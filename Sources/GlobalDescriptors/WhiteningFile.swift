@@ -6,17 +6,19 @@ import TesseraCore
 /// | field | type |
 /// |---|---|
 /// | magic `"TSWH"` | 4 bytes |
-/// | version (= 1) | UInt32 |
+/// | version (= 2; 1 is read too) | UInt32 |
 /// | input dimension d | UInt32 |
 /// | output dimension k | UInt32 |
 /// | ε | Float32 |
+/// | shrinkage s (version 2 only) | Float32 |
+/// | training vectors n (version 2 only) | UInt32 |
 /// | μ | d × Float32 |
 /// | λ | k × Float32 |
 /// | U (row-major, one eigenvector per row) | k·d × Float32 |
 /// | checksum: FNV-1a 64 of every preceding byte | UInt64 |
 extension PCAWhitening {
     static let magic: [UInt8] = Array("TSWH".utf8)
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
 
     /// The serialised bytes.
     public func serialized() -> [UInt8] {
@@ -24,6 +26,7 @@ extension PCAWhitening {
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         func f32(_ v: Float) { u32(v.bitPattern) }
         u32(PCAWhitening.version); u32(UInt32(inputDimension)); u32(UInt32(outputDimension)); f32(epsilon)
+        f32(shrinkage); u32(UInt32(trainingCount))
         out.reserveCapacity(out.count + 4 * (mean.count + eigenvalues.count + eigenvectors.data.count) + 8)
         for v in mean { f32(v) }
         for v in eigenvalues { f32(v) }
@@ -40,18 +43,22 @@ extension PCAWhitening {
             UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
         }
         let version = u32(4)
-        guard version == PCAWhitening.version else { throw WhiteningError.unsupportedVersion(version) }
+        guard version == 1 || version == PCAWhitening.version else { throw WhiteningError.unsupportedVersion(version) }
+        let header = version == 1 ? 20 : 28
+        guard bytes.count >= header else { throw WhiteningError.truncated(expected: header, got: bytes.count) }
         let d = Int(u32(8)), k = Int(u32(12))
         guard k >= 1, k <= d else { throw WhiteningError.badOutputDimension(k) }
-        let expected = 20 + 4 * (d + k + k * d) + 8
+        let expected = header + 4 * (d + k + k * d) + 8
         guard bytes.count == expected else { throw WhiteningError.truncated(expected: expected, got: bytes.count) }
         var stored: UInt64 = 0
         for i in 0..<8 { stored |= UInt64(bytes[expected - 8 + i]) << (8 * UInt64(i)) }
         guard stored == fnv1a(bytes[0..<(expected - 8)]) else { throw WhiteningError.checksumMismatch }
         func floats(_ o: Int, _ count: Int) -> [Float] { (0..<count).map { Float(bitPattern: u32(o + 4 * $0)) } }
-        try self.init(mean: floats(20, d), eigenvalues: floats(20 + 4 * d, k),
-                      eigenvectors: Matrix(rows: k, cols: d, data: floats(20 + 4 * (d + k), k * d)),
-                      epsilon: Float(bitPattern: u32(16)))
+        try self.init(mean: floats(header, d), eigenvalues: floats(header + 4 * d, k),
+                      eigenvectors: Matrix(rows: k, cols: d, data: floats(header + 4 * (d + k), k * d)),
+                      epsilon: Float(bitPattern: u32(16)),
+                      shrinkage: version == 1 ? 0 : Float(bitPattern: u32(20)),
+                      trainingCount: version == 1 ? 0 : Int(u32(24)))
     }
 
     /// Writes the serialised whitening to `url`.

@@ -1,0 +1,32 @@
+import Foundation
+import Index
+
+/// Index operations that need no vocabulary or network: listing, statistics, removal and
+/// compaction work on the LMDB store alone.
+extension SearchIndex {
+    /// The indexed images (id, size, path), in id order.
+    public static func images(in directory: URL) throws -> [ImageRecord] {
+        try IndexStore.open(at: directory, expecting: nil, options: IndexStoreOptions(readOnly: true)).images()
+    }
+
+    /// Images, postings per layer, bytes per image and the longest lists.
+    public static func stats(of directory: URL) throws -> IndexStats {
+        try IndexStore.open(at: directory, expecting: nil, options: IndexStoreOptions(readOnly: true)).stats()
+    }
+
+    /// Removes images by path (resolved like `add` resolves them); returns how many were indexed.
+    public static func remove(_ paths: [String], from directory: URL) throws -> Int {
+        try remove(paths, from: try IndexStore.open(at: directory, expecting: nil))
+    }
+
+    /// Writes a compacted copy of the index to `destination` (absent or empty), with the
+    /// record of its vocabulary.
+    public static func compact(_ directory: URL, to destination: URL) throws {
+        try IndexStore.open(at: directory, expecting: nil, options: IndexStoreOptions(readOnly: true))
+            .compact(to: destination)
+        let record = directory.appendingPathComponent(vocabularyPathFile)
+        if FileManager.default.fileExists(atPath: record.path) {
+            try FileManager.default.copyItem(at: record, to: destination.appendingPathComponent(vocabularyPathFile))
+        }
+    }
+}
