@@ -81,11 +81,18 @@ public struct NewImage: Sendable {
     /// `QuantizedLayer.none` becomes a posting; pass `k = 1` (`truncated(to: 1)`)
     /// for the usual database side without multiple assignment.
     public var layers: [QuantizedLayer]
+    /// Where each patch (row of every layer) lies, for spatial verification; empty stores no geometry.
+    public var frames: [PatchFrame]
 
     public init(path: String, contentHash: String, width: Int, height: Int,
-                norms: [Float], globalDescriptor: [Float] = [], layers: [QuantizedLayer]) {
+                norms: [Float], globalDescriptor: [Float] = [], layers: [QuantizedLayer], frames: [PatchFrame] = []) {
         self.path = path; self.contentHash = contentHash; self.width = width; self.height = height
-        self.norms = norms; self.globalDescriptor = globalDescriptor; self.layers = layers
+        self.norms = norms; self.globalDescriptor = globalDescriptor; self.layers = layers; self.frames = frames
+    }
+
+    /// The geometry record of this image (the first assignment of every patch), or nil without frames.
+    var geometry: ImageGeometry? {
+        frames.isEmpty ? nil : ImageGeometry(frames: frames, layers: layers.map { $0.truncated(to: 1) })
     }
 
     func record(id: ImageID) -> ImageRecord {
@@ -106,5 +113,8 @@ public struct NewImage: Sendable {
                                           + "the index stores \(signatureWords)")
         }
         guard !path.isEmpty else { throw IndexError.invalidInput("empty path") }
+        if !frames.isEmpty, let bad = layers.firstIndex(where: { $0.count != frames.count }) {
+            throw IndexError.invalidInput("\(path): \(frames.count) patch frames, layer \(bad) has \(layers[bad].count) patches")
+        }
     }
 }

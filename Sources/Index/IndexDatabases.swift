@@ -17,12 +17,15 @@ struct IndexDatabases {
     /// `inv.<layer>`: big-endian word → its tail, the newest sorted fixed-size postings
     /// (`MDB_DUPSORT | MDB_DUPFIXED`), fewer than `IndexMeta.postingBlockBytes` bytes.
     let inverted: [LMDBDatabase]
+    /// Big-endian `ImageID` → the image's patch frames and per-layer words and signatures
+    /// (`GeometryCoding`), for spatial verification.
+    let geometry: LMDBDatabase
     /// `blk.<layer>`: big-endian word + big-endian first image id → one sealed block of sorted
     /// postings, concatenated (a contiguous value; LMDB overflow pages when over ~2 KiB).
     let blocks: [LMDBDatabase]
 
     /// Databases other than the per-layer ones.
-    static let fixedCount = 5
+    static let fixedCount = 6
     /// Databases per layer (`inv`, `blk`).
     static let perLayerCount = 2
 
@@ -32,6 +35,7 @@ struct IndexDatabases {
         paths = try txn.openDatabase("paths", create: create)
         hashes = try txn.openDatabase("hashes", create: create)
         imageWords = try txn.openDatabase("imagewords", create: create)
+        geometry = try txn.openDatabase("geometry", create: create)
         inverted = try (0..<layers).map { try txn.openDatabase("inv.\($0)", dupFixed: true, create: create) }
         blocks = try (0..<layers).map { try txn.openDatabase("blk.\($0)", create: create) }
     }

@@ -31,7 +31,8 @@ public enum IndexError: Error, Equatable, CustomStringConvertible {
         case let .identityMismatch(e, f):
             return "index identity mismatch: expected vocabulary \(e.vocabularyID) and model \(e.modelSHA256), "
                  + "but the index was built with vocabulary \(f.vocabularyID) and model \(f.modelSHA256)"
-        case let .unsupportedFormat(f, s): return "index format version \(f) is not supported (this build reads \(s))"
+        case let .unsupportedFormat(f, s):
+            return "index format version \(f) is not supported (this build reads \(s)); re-index the images"
         case .corrupt(let m): return "corrupt index record: \(m)"
         case .invalidInput(let m): return "invalid input: \(m)"
         case .pathAlreadyIndexed(let p): return "path already indexed with different content: \(p)"

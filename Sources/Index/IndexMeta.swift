@@ -13,8 +13,9 @@ public struct IndexIdentity: Codable, Equatable, Sendable {
 
 /// The settings an index is created with, stored in its `meta` database (JSON under key `"meta"`).
 public struct IndexMeta: Codable, Equatable, Sendable {
-    /// The on-disk format this code writes (2: sealed posting blocks, see LAYOUT.md).
-    public static let currentFormatVersion = 2
+    /// The on-disk format this code writes (3: sealed posting blocks and per-image geometry,
+    /// see LAYOUT.md).
+    public static let currentFormatVersion = 3
     /// Defaults of `postingBlockBytes` and `maxPostingBlockBytes`: see LAYOUT.md and Bench/RESULTS.md
     /// for the measurements behind them.
     public static let defaultPostingBlockBytes = 8_192

@@ -10,7 +10,7 @@ import TesseraCore
 /// then its tail, page by page in place, or gathered into one buffer where an
 /// image's run crosses pages. Over many words it finds all the blocks first and
 /// lends each with the start of the next, so a scan can prefetch across blocks.
-public final class IndexSnapshot: InvertedListsReader {
+public final class IndexSnapshot: InvertedListsReader, GeometryReader {
     private let txn: LMDBTransaction
     private let store: IndexStore
     private var open = true
@@ -48,6 +48,16 @@ public final class IndexSnapshot: InvertedListsReader {
         try check()
         return try txn.withValue(store.dbs.images, key: bigEndianKey(id)) { bytes in
             try bytes.map { try ImageRecord.decode(id: id, $0) }
+        }
+    }
+
+    /// The patch frames, words and signatures stored for image `id` (nil: absent, or added without frames).
+    public func geometry(of id: ImageID) throws -> ImageGeometry? {
+        try check()
+        return try txn.withValue(store.dbs.geometry, key: bigEndianKey(id)) { bytes in
+            try bytes.map {
+                try GeometryCoding.decode($0, layers: store.layerCount, signatureWords: store.meta.signatureWords, id: id)
+            }
         }
     }
 

@@ -137,6 +137,9 @@ public final class IndexStore: @unchecked Sendable {
             try txn.put(dbs.hashes, key: hashKey, value: idKey)
             try txn.put(dbs.imageWords, key: idKey,
                         value: IndexDatabases.encodeWords(postings[n].map(\.distinctWords)), append: true)
+            if let geometry = image.geometry {
+                try txn.put(dbs.geometry, key: idKey, value: GeometryCoding.encode(geometry), append: true)
+            }
             inBatch[image.contentHash] = id
             added.append((n, id))
             outcomes.append(.added(id))
@@ -236,6 +239,7 @@ public final class IndexStore: @unchecked Sendable {
                     }
                     try txn.delete(dbs.images, key: idBytes)
                     try txn.delete(dbs.imageWords, key: idBytes)
+                    try txn.delete(dbs.geometry, key: idBytes)
                     try txn.delete(dbs.paths, key: pathKey)
                     try txn.delete(dbs.hashes, key: IndexDatabases.hashKey(record.contentHash, maxKeySize: maxKeySize))
                     removed += 1

@@ -9,6 +9,9 @@ struct ScoringFlags: ParsableArguments {
     @Flag(help: "Plain BoW: no Hamming embedding (MOF eq. 3).") var noHe = false
     @Option(help: "Hamming threshold d_t (default 52 for 128 bits).") var hammingThreshold: Int?
     @Option(help: "Hamming weight σ (default 30 for 128 bits).") var sigma: Float?
+    @Flag(help: "Spatially verify the top of the list (a Hough vote of patch matches) before the rerank.")
+    var verify = false
+    @Option(help: "Candidates spatially verified.") var verifyDepth = 100
     @Flag(help: "Do not rerank with the global descriptor.") var noRerank = false
     @Option(help: "Rerank depth K.") var rerankDepth = 100
     @Option(help: "Weight β of the global cosine when reranking.") var rerankBeta: Float = 0.5
@@ -25,6 +28,7 @@ struct ScoringFlags: ParsableArguments {
         o.scoring.hammingEmbedding = !noHe
         o.scoring.hammingThreshold = hammingThreshold
         o.scoring.sigma = sigma
+        o.verification = verify ? VerificationOptions(depth: verifyDepth) : nil
         o.rerank = !noRerank
         o.rerankOptions.beta = rerankBeta
         o.rerankOptions.depth = rerankDepth

@@ -63,5 +63,16 @@ struct VocabStatsCommand: ParsableCommand {
                                     String(format: "%.4f", l.meanQuantizationError), l.pca, "\(l.hammingBits)"]
             print(fields.joined(separator: "\t"))
         }
+        guard let w = try SearchIndex.loadWhitening(for: URL(fileURLWithPath: file)) else {
+            print("global whitening: none")
+            return
+        }
+        let n = w.trainingCount > 0 ? "\(w.trainingCount) training vectors" : "training vectors not recorded"
+        print("global whitening: \(w.inputDimension) → \(w.outputDimension) dims, \(n), "
+              + String(format: "covariance shrinkage %.3f", w.shrinkage))
+        if w.trainingCount > 0 && w.trainingCount < 2 * w.inputDimension {
+            print("  note: fewer than two training vectors per dimension; the sample covariance is noisy "
+                  + "(a shrunk estimate, --whitening-shrinkage ledoit-wolf, bounds it)")
+        }
     }
 }

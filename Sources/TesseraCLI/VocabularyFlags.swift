@@ -4,6 +4,12 @@ import TesseraEngine
 extension GlobalPooling: ExpressibleByArgument {}
 extension GlobalSource: ExpressibleByArgument {}
 
+/// `--whitening-shrinkage`: how the global whitening's covariance is estimated.
+enum ShrinkageChoice: String, ExpressibleByArgument {
+    case none
+    case ledoitWolf = "ledoit-wolf"
+}
+
 /// Vocabulary and global-descriptor flags, shared by `vocab train` and `bench`.
 struct VocabularyFlags: ParsableArguments {
     @Option(help: "Visual words per layer (capped to descriptors / --min-per-word on small sets).") var words = 20_000
@@ -23,12 +29,15 @@ struct VocabularyFlags: ParsableArguments {
     var globalScales = "0.7071,0.5"
     @Flag(help: "Multi-scale patches: also take patch descriptors at the extra scales (same vocabularies).")
     var multiScalePatches = false
+    @Option(help: "Covariance of the global whitening: none (sample) or ledoit-wolf (shrunk towards the identity).")
+    var whiteningShrinkage: ShrinkageChoice = .none
 
     func buildOptions() -> VocabularyBuildOptions {
         var o = VocabularyBuildOptions()
         o.train.words = words; o.train.minDescriptorsPerWord = minPerWord; o.train.pcaDims = pca
         o.train.iterations = iterations; o.train.heBits = heBits; o.train.seed = seed
         if exact { o.train.searcher = .exact }
+        if whiteningShrinkage == .ledoitWolf { o.whitening.shrinkage = .ledoitWolf }
         o.maxDescriptors = maxDescriptors; o.maxDescriptorsPerImage = maxPerImage
         return o
     }

@@ -86,12 +86,27 @@ public final class Benchmark {
         let trainingNote = "\(options.train) (\(trainFiles.count) images)"
             + (overlap.isEmpty ? "" : " — WARNING: \(overlap.count) evaluated images are in the training set")
 
-        // 2. Features of the training images, vocabulary and whitening (cached by key).
+        // 2. The training images' content hashes and global descriptors, then the vocabulary and
+        //    whitening (cached by key). Their patch descriptors are read from the feature cache
+        //    again only when the vocabulary is trained, so they are never all in memory at once.
         var t = Date()
-        let trainFeatures = try extractAll(trainFiles, cache: cache, label: "train   ")
+        var trainHashes: [String: String] = [:]
+        var trainGlobals: [GlobalDescriptorOptions: [[Float]]] = [:]
+        let bar = ProgressBar("train   ", total: trainFiles.count, enabled: options.showProgress)
+        for f in trainFiles {
+            defer { bar.advance() }
+            do {
+                let x = try cache.features(f)
+                trainHashes[f] = x.contentHash
+                trainGlobals[rerankDescriptor, default: []].append(x.global)
+                for (o, v) in x.otherGlobals { trainGlobals[o, default: []].append(v) }
+            } catch {
+                bar.message("skipped: \(error)")
+            }
+        }
         timings["train_features_s"] = Date().timeIntervalSince(t)
         t = Date()
-        let vocabURL = try vocabulary(for: trainFiles, features: trainFeatures, extractor: extractor)
+        let vocabURL = try vocabulary(for: trainFiles, hashes: trainHashes, cache: cache, extractor: extractor)
         timings["vocabulary_s"] = Date().timeIntervalSince(t)
 
         // 3. Index the collection (a real LMDB index in a temporary directory).
@@ -120,10 +135,7 @@ public final class Benchmark {
         //    (for the reranking descriptor this repeats the vocabulary's own, on the same rows).
         var whitenings: [GlobalDescriptorOptions: [GlobalWhitening: PCAWhitening]] = [:]
         for p in [rerankDescriptor] + extractor.alsoDescribe {
-            let rows = trainFiles.compactMap { f in
-                trainFeatures[f].flatMap { p == rerankDescriptor ? $0.global : $0.otherGlobals[p] }
-            }
-            guard rows.count > 1 else { continue }
+            guard let rows = trainGlobals[p], rows.count > 1 else { continue }
             let training = Matrix(rows: rows.count, cols: rows[0].count, data: rows.flatMap { $0 })
             for w in GlobalWhitening.allCases {
                 if let o = w.options { whitenings[p, default: [:]][w] = try PCAWhitening.learn(from: training, options: o) }
@@ -282,13 +294,15 @@ public final class Benchmark {
 
     /// Trains (or reuses) the vocabulary for these training features; cached under a key of
     /// everything that affects it.
-    func vocabulary(for files: [String], features: [String: ExtractedImage], extractor: FeatureExtractor) throws -> URL {
+    func vocabulary(for files: [String], hashes: [String: String], cache: FeatureCache,
+                    extractor: FeatureExtractor) throws -> URL {
         let t = options.vocabulary.train
         let keyText = "\(extractor.identity) files=\(files.joined(separator: "|")) "
-            + "hashes=\(files.compactMap { features[$0]?.contentHash }.joined()) words=\(t.words) "
+            + "hashes=\(files.compactMap { hashes[$0] }.joined()) words=\(t.words) "
             + "minPerWord=\(t.minDescriptorsPerWord) pca=\(t.pcaDims) it=\(t.iterations) seed=\(t.seed) he=\(t.heBits) "
             + "searcher=\(t.searcher) perImage=\(options.vocabulary.maxDescriptorsPerImage) "
             + "max=\(options.vocabulary.maxDescriptors)"
+            + (options.vocabulary.whitening == WhiteningOptions() ? "" : " whitening=\(options.vocabulary.whitening)")
         let dir = options.cacheDirectory.appendingPathComponent("vocabularies")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let url = dir.appendingPathComponent(SHA256.hex(Array(keyText.utf8)).prefix(24) + ".vocab")
@@ -296,10 +310,10 @@ public final class Benchmark {
         let built = try VocabularyBuilder.build(images: files, folderDescription: options.train, extractor: extractor,
                                                 options: options.vocabulary, showProgress: options.showProgress,
                                                 features: { p in
-                                                    guard let x = features[p] else {
+                                                    guard hashes[p] != nil else {
                                                         throw EngineError.invalidInput("\(p): unreadable")
                                                     }
-                                                    return x
+                                                    return try cache.features(p)
                                                 })
         try built.write(to: url)
         return url

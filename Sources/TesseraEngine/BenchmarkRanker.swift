@@ -20,6 +20,7 @@ struct BenchmarkRanker {
     func variants(layerCount: Int) -> [RankingVariant] {
         let all = Array(0..<layerCount)
         var v: [RankingVariant] = [.full, .bowReranked]
+        if pipeline.canVerify { v += [.verified(rerank: false), .verified(rerank: true)] }
         if let other = otherWhitening { v.append(.fullWhitened(other.whitened)) }
         for he in [true, false] {
             v += [.invertedFile(hammingEmbedding: he, layers: all, fusion: .equalWeights),
@@ -57,7 +58,13 @@ struct BenchmarkRanker {
         var postings = 0
         let he = try p.layerScores(quantized, layers: all, postings: &postings)
         let used = p.options.layers ?? all
-        let fusedList = p.rank(try p.fuse(used.map { he[$0] }))
+        let plainList = p.rank(try p.fuse(used.map { he[$0] }))
+        let weights = try p.fusionWeights(used.map { he[$0] })
+        func verified(_ v: VerificationOptions) throws -> [(ImageID, Float)] {
+            try p.verify(plainList, query: x, quantized: quantized, weights: weights, options: v)
+        }
+        // The full system verifies when the options say so (`QueryOptions.verification`).
+        let fusedList = try p.options.verification.map(verified) ?? plainList
         timings.scan += lap()
         let g = try p.queryGlobal(x)
         var out: [RankingVariant: [ImageID]] = [.full: try p.rerank(fusedList, query: g).map(\.0)]
@@ -75,6 +82,9 @@ struct BenchmarkRanker {
         for variant in variants {
             switch variant {
             case .full: break
+            case .verified(let rerank):
+                let list = try verified(p.options.verification ?? VerificationOptions())
+                out[variant] = try (rerank ? p.rerank(list, query: g) : list).map(\.0)
             case .fullWhitened:
                 guard let other = otherWhitening else { continue }
                 out[variant] = try p.rerank(fusedList, query: other.space.embed(x.global), in: other.space).map(\.0)

@@ -62,6 +62,9 @@ public enum RankingVariant: Hashable, Sendable {
     /// The inverted file alone: BoW+HE (or plain BoW) over `layers`, fused by `fusion` (nil
     /// for a single layer, which needs no fusion).
     case invertedFile(hammingEmbedding: Bool, layers: [Int], fusion: FusionKind?)
+    /// The inverted file fused as configured, its top spatially verified (`SearchPipeline.verify`,
+    /// default `VerificationOptions`), then reranked (`rerank` true) or not.
+    case verified(rerank: Bool)
     /// Plain BoW over all layers, fused as configured, reranked without αQE.
     case bowReranked
     /// A global descriptor alone (exhaustive cosine), whitened or not, expanded by αQE or not.
@@ -82,6 +85,7 @@ public enum RankingVariant: Hashable, Sendable {
                     .joined(separator: " + ")
             }
             return prefix + (fusion == .equalWeights ? " fused (equal weights)" : " fused (query-adaptive)")
+        case .verified(let rerank): return "BoW+HE fused + verification" + (rerank ? " + rerank" : "")
         case .bowReranked: return "BoW fused + rerank (no αQE)"
         case let .global(g, whitening, qe):
             return "global \(g.name)" + whitening.suffix + (qe ? " + αQE" : "")

@@ -35,8 +35,9 @@ public final class FeatureCache: @unchecked Sendable {
         let key = SHA256.hex(Array((prefix + " " + SHA256.hex(data)).utf8))
         let file = directory.appendingPathComponent(key + ".feat")
         let descriptors = [extractor.global] + extractor.alsoDescribe
-        if let cached = try? Data(contentsOf: file), var x = Self.decode(cached, primary: extractor.global,
-                                                                          descriptors: descriptors) {
+        if let cached = try? Data(contentsOf: file),
+           var x = Self.decode(cached, primary: extractor.global, descriptors: descriptors,
+                               patchSide: extractor.patches.options.patchSize) {
             hits += 1
             x.path = path
             x.decodeSeconds = 0
@@ -84,8 +85,8 @@ public final class FeatureCache: @unchecked Sendable {
     }
 
     /// Decodes an entry; `primary` becomes `global`, the other `descriptors` found `otherGlobals`.
-    static func decode(_ d: Data, primary: GlobalDescriptorOptions,
-                       descriptors: [GlobalDescriptorOptions]) -> ExtractedImage? {
+    static func decode(_ d: Data, primary: GlobalDescriptorOptions, descriptors: [GlobalDescriptorOptions],
+                       patchSide: Int) -> ExtractedImage? {
         var r = ByteReader(bytes: [UInt8](d))
         guard r.bytes(4) == Array("TSFC".utf8), r.u32() == 2,
               let path = r.string(), let hash = r.string(), let width = r.u32(), let height = r.u32(),
@@ -112,7 +113,8 @@ public final class FeatureCache: @unchecked Sendable {
         let desc = PatchDescriptors(layers: layers, positions: positions,
                                     headMap: FeatureMap(channels: 0, height: 0, width: 0), width: width, height: height)
         return ExtractedImage(path: path, contentHash: hash, width: width, height: height, descriptors: desc,
-                              patchScales: scales, global: g, otherGlobals: globals, decodeSeconds: 0, networkSeconds: 0)
+                              patchScales: scales, patchSide: patchSide, global: g, otherGlobals: globals,
+                              decodeSeconds: 0, networkSeconds: 0)
     }
 }
 

@@ -70,6 +70,8 @@ public struct ExtractedImage: Sendable {
     public var descriptors: PatchDescriptors
     /// The image scale each patch was taken at (1 = the image itself), one per descriptor row.
     public var patchScales: [Float]
+    /// The patches' side in pixels of the scale they were taken at (`PatchOptions.patchSize`).
+    public var patchSide: Int
     /// L2-normalised global descriptor.
     public var global: [Float]
     /// Further global descriptors of the same image, when the extractor was asked for them
@@ -78,6 +80,16 @@ public struct ExtractedImage: Sendable {
     /// Seconds spent decoding and in the network.
     public var decodeSeconds: Double
     public var networkSeconds: Double
+
+    /// Each patch's frame: its centre and side in this image's pixels (a patch taken at image
+    /// scale s covers 224/s pixels of it).
+    public var frames: [PatchFrame] {
+        let patch = Float(patchSide)
+        return zip(descriptors.positions, patchScales).map { p, s in
+            let side = patch / s
+            return PatchFrame(x: Float(p.x) + side / 2, y: Float(p.y) + side / 2, side: side)
+        }
+    }
 }
 
 /// File → decoded image → patch descriptors of every layer + the global descriptor, from
@@ -166,7 +178,7 @@ public final class FeatureExtractor: @unchecked Sendable {
         for o in alsoDescribe where o != global { others[o] = try describe(o) }
         let t2 = Date()
         return ExtractedImage(path: path, contentHash: hash, width: image.width, height: image.height, descriptors: d,
-                              patchScales: patchScales, global: g, otherGlobals: others,
+                              patchScales: patchScales, patchSide: patches.options.patchSize, global: g, otherGlobals: others,
                               decodeSeconds: t1.timeIntervalSince(t0), networkSeconds: t2.timeIntervalSince(t1))
     }
 

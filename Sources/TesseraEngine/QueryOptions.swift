@@ -18,6 +18,9 @@ public struct QueryOptions: Sendable {
     /// Late fusion rule (eq. 8): query-adaptive weights (Zheng et al. 2015, the default: better
     /// than equal weights on both development sets) or fixed weights (nil = equal).
     public var fusion: FusionRule? = .queryAdaptive(topM: 100)
+    /// Spatial verification of the top of the fused list (`SpatialVerifier`) before the rerank;
+    /// nil = off. Default off.
+    public var verification: VerificationOptions? = nil
     /// Rerank the top `rerankOptions.depth` by the global descriptor. Default on.
     public var rerank = true
     public var rerankOptions = RerankOptions()

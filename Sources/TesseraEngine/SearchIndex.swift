@@ -108,7 +108,7 @@ public final class SearchIndex: @unchecked Sendable {
             norms.append(imageNorm(q, idf: lv.idf))
         }
         return NewImage(path: x.path, contentHash: x.contentHash, width: x.width, height: x.height,
-                        norms: norms, globalDescriptor: x.global, layers: layers)
+                        norms: norms, globalDescriptor: x.global, layers: layers, frames: x.frames)
     }
 
     /// Adds images (files or folders, recursively). Files already indexed (same path and

@@ -38,13 +38,18 @@ public final class SearchPipeline {
     /// The space the global descriptors are compared in (whitening and DBA as in `options`).
     public let global: GlobalSpace
     let extractor: FeatureExtractor?
+    /// The stored patch geometry, for `verify` (nil: the search cannot verify).
+    let geometry: (any GeometryReader)?
+    /// Whether `verify` can run (the snapshot stores patch geometry).
+    public var canVerify: Bool { geometry != nil }
     /// One past the largest image id.
     public var imageBound: Int { paths.count }
 
     /// Prepares the search. `whitening` is the vocabulary's (used when `options.whiten`);
-    /// `extractor` is needed only for `extract` and `query(_:)`.
+    /// `extractor` is needed only for `extract` and `query(_:)`, `geometry` only for `verify`.
     public init(vocabulary: Vocabulary, extractor: FeatureExtractor?, whitening: PCAWhitening?,
-                lists: any InvertedListsReader, images: [DatabaseImage], options: QueryOptions) throws {
+                lists: any InvertedListsReader, geometry: (any GeometryReader)? = nil, images: [DatabaseImage],
+                options: QueryOptions) throws {
         let layerCount = vocabulary.layers.count
         if let layers = options.layers, let bad = layers.first(where: { $0 < 0 || $0 >= layerCount }) {
             throw EngineError.invalidInput("layer \(bad) is not one of the vocabulary's \(layerCount) layers")
@@ -60,6 +65,7 @@ public final class SearchPipeline {
         self.extractor = extractor
         self.options = options
         self.lists = lists
+        self.geometry = geometry
         self.inverseNorms = norms.map { Fusion.inverseNorms($0) }
         self.paths = paths
         self.global = try GlobalSpace(rows: images.map { ($0.id, $0.global) }, bound: bound,
@@ -118,6 +124,41 @@ public final class SearchPipeline {
         }
     }
 
+    /// Spatial verification (`SpatialVerifier`): the first `options.depth` of `list` re-scored by
+    /// Σ_l w_l · V_l, their layer scores explained by one similarity transform, fused with the
+    /// `weights` the list was fused with (`fusionWeights`), and re-sorted (ties: BoW score, then
+    /// id); the rest keeps its order and BoW scores. A candidate without stored geometry scores 0.
+    public func verify(_ list: [(ImageID, Float)], query x: ExtractedImage, quantized: [QuantizedLayer],
+                       weights: [Float], options verification: VerificationOptions) throws -> [(ImageID, Float)] {
+        guard let geometry else { throw EngineError.invalidInput("this search was prepared without patch geometry") }
+        let use = options.layers ?? Array(vocabulary.layers.indices)
+        guard weights.count == use.count else {
+            throw EngineError.invalidInput("\(weights.count) fusion weights for \(use.count) layers")
+        }
+        let verifier = SpatialVerifier(options: verification, scoring: options.scoring)
+        let frames = x.frames
+        let norms = use.map { imageNorm(quantized[$0], idf: vocabulary.layers[$0].idf) }
+        let k = min(max(verification.depth, 0), list.count)
+        var head = try list.prefix(k).map { id, bow -> (ImageID, Float, Float) in
+            guard let g = try geometry.geometry(of: id) else { return (id, 0, bow) }
+            var score: Float = 0
+            for (n, l) in use.enumerated() where weights[n] != 0 {
+                score += weights[n] * verifier.layerScore(query: quantized[l], queryFrames: frames, candidate: g, layer: l,
+                                                          idf: vocabulary.layers[l].idf, queryNorm: norms[n],
+                                                          inverseImageNorm: inverseNorms[l][Int(id)])
+            }
+            return (id, score, bow)
+        }
+        head.sort { ($0.1, $0.2, $1.0) > ($1.1, $1.2, $0.0) }
+        return head.map { ($0.0, $0.1) } + list.dropFirst(k)
+    }
+
+    /// The layer weights of late fusion (eq. 8) under `rule` (default `options.fusion`).
+    public func fusionWeights(_ layerScores: [[Float]], rule: FusionRule? = nil) throws -> [Float] {
+        try LateFusion.fuse(layerScores, rule: rule ?? options.fusion ?? LateFusion.equalWeights(layerScores.count))
+            .weights
+    }
+
     /// The query's global descriptor in the database's space (`global`).
     public func queryGlobal(_ x: ExtractedImage) throws -> [Float] { try global.embed(x.global) }
 
@@ -169,8 +210,13 @@ public final class SearchPipeline {
             timings.assignment = Date().timeIntervalSince(t)
             t = Date()
             perLayer = try layerScores(quantized, postings: &postings)
-            let depth = options.rerank ? max(options.top, options.rerankOptions.depth) : options.top
+            var depth = options.rerank ? max(options.top, options.rerankOptions.depth) : options.top
+            if let v = options.verification { depth = max(depth, v.depth) }
             ranked = rank(try fuse(perLayer), depth: depth, excluding: excluded)
+            if let v = options.verification {
+                ranked = try verify(ranked, query: x, quantized: quantized, weights: try fusionWeights(perLayer),
+                                    options: v)
+            }
             timings.scan = Date().timeIntervalSince(t)
             if options.rerank {
                 t = Date()
@@ -218,7 +264,7 @@ extension SearchIndex {
                 DatabaseImage(id: $0.id, path: $0.path, norms: $0.norms, global: $0.globalDescriptor)
             }
             return try body(try SearchPipeline(vocabulary: vocabulary, extractor: extractor, whitening: whitening,
-                                               lists: snap, images: images, options: options))
+                                               lists: snap, geometry: snap, images: images, options: options))
         }
     }
 

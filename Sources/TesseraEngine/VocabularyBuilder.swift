@@ -14,6 +14,8 @@ public struct VocabularyBuildOptions: Sendable {
     public var maxDescriptors = 500_000
     /// Learn a PCA-whitening of the global descriptor on the same images. Default true.
     public var learnWhitening = true
+    /// How that whitening is learned (covariance shrinkage). Default the sample covariance.
+    public var whitening = WhiteningOptions()
     public init() {}
 }
 
@@ -83,7 +85,7 @@ public enum VocabularyBuilder {
             trained.append(try VocabularyTrainer.train(layer: key, descriptors: data, imageOfRow: r.images,
                                                        imageCount: used, options: train))
         }
-        let whitening = options.learnWhitening && globals.rows > 1 ? try PCAWhitening.learn(from: globals) : nil
+        let whitening = options.learnWhitening && globals.rows > 1 ? try PCAWhitening.learn(from: globals, options: options.whitening) : nil
         let vocab = Vocabulary(layers: trained, modelSHA256: extractor.network.weightsSHA256,
                                patchSettings: extractor.settings.json(),
                                trainingSet: TrainingSetInfo(folder: folderDescription, imageCount: used,

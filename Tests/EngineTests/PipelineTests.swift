@@ -53,6 +53,27 @@ final class PipelineTests: XCTestCase {
         }
     }
 
+    /// With verification on, the transformed copies of a photo still come first, and the
+    /// verified list is the fused list re-scored: the same images in its top, each copy's
+    /// verified score above an unrelated image's.
+    func testVerificationKeepsTheCopiesFirst() throws {
+        let (idx, _) = try Self.corpus.get()
+        let f = try EngineFixture.shared.get()
+        var o = QueryOptions()
+        o.top = 16
+        o.rerank = false
+        o.verification = VerificationOptions(depth: 16)
+        let query = f.queries.appendingPathComponent("coffee.jpg").path
+        let results = try idx.query([query], options: o)[0].results
+        let copies = results.prefix(4).filter { stem($0.path).hasPrefix("coffee_") }
+        XCTAssertEqual(copies.count, 4, "\(results.map { stem($0.path) })")
+        XCTAssertGreaterThan(results[3].score, results[15].score)
+        o.verification = nil
+        let plain = try idx.query([query], options: o)[0].results
+        XCTAssertEqual(Set(plain.map(\.id)), Set(results.map(\.id)))
+        XCTAssertNotEqual(plain.map(\.score), results.map(\.score))
+    }
+
     /// A storage failure while adding (here the LMDB map cannot grow) stops the run with a
     /// typed storage error, is never reported as an unreadable image, and stores nothing half-done.
     func testAStorageFailureIsNotAnUnreadableImage() throws {
@@ -106,7 +127,7 @@ final class PipelineTests: XCTestCase {
                                               vocabularyWhitening: idx.whitening)
             let variants = ranker.variants(layerCount: 3)
             XCTAssertEqual(Set(variants).count, variants.count)
-            XCTAssertEqual(variants.count, 1 + 1 + 1 + 2 * (2 + 3 + 3) + 3 + 1 + 3 + 1)
+            XCTAssertEqual(variants.count, 1 + 2 + 1 + 1 + 2 * (2 + 3 + 3) + 3 + 1 + 3 + 1)
             let x = features[p.paths[5]!]!
             var timings = BenchmarkRanker.Timings()
             let got = try ranker.rankings(x, variants: variants, timings: &timings)
@@ -149,6 +170,11 @@ final class PipelineTests: XCTestCase {
         switch v {
         case .full:
             return try rerank(p.rank(LateFusion.fuse(he, rule: adaptive).scores), whitening: rmacWhitening, expansion: 3)
+        case .verified(let withRerank):
+            let fused = try LateFusion.fuse(he, rule: adaptive)
+            let verified = try p.verify(p.rank(fused.scores), query: x, quantized: q, weights: fused.weights,
+                                        options: VerificationOptions())
+            return withRerank ? try rerank(verified, whitening: rmacWhitening, expansion: 3) : verified.map(\.0)
         case .fullWhitened(let w):
             XCTAssertFalse(w)
             return try rerank(p.rank(LateFusion.fuse(he, rule: adaptive).scores), whitening: nil, expansion: 3)

@@ -78,12 +78,13 @@ final class IndexStoreTests: XCTestCase {
         do {
             let store = try IndexStore.create(at: dir, meta: Synthetic.meta())
             var old = Synthetic.meta()
-            old.formatVersion = 1
+            old.formatVersion = 2
             let json = try JSONEncoder().encode(old)
             try store.env.write { try $0.put(store.dbs.meta, key: Array("meta".utf8), value: Array(json)) }
         }
         XCTAssertThrowsError(try IndexStore.open(at: dir, expecting: nil)) {
-            XCTAssertEqual($0 as? IndexError, .unsupportedFormat(found: 1, supported: 2))
+            XCTAssertEqual($0 as? IndexError, .unsupportedFormat(found: 2, supported: 3))
+            XCTAssertTrue("\($0)".contains("re-index"), "\($0)")
         }
         var bad = Synthetic.meta(postingBlockBytes: 4096)
         bad.maxPostingBlockBytes = 1024
@@ -185,5 +186,32 @@ final class IndexStoreTests: XCTestCase {
                        try store.withSnapshot { try Synthetic.dump($0) })
         XCTAssertLessThanOrEqual(try copy.stats().fileBytes, try store.stats().fileBytes)
         XCTAssertThrowsError(try copy.add([Synthetic.image(30)])) { XCTAssertEqual($0 as? IndexError, .readOnly) }
+    }
+
+    /// An image added with patch frames reads back its frames and the first word and signature
+    /// of every patch per layer; without frames it has none; removal deletes it.
+    func testGeometryRoundTripAndRemoval() throws {
+        let store = try IndexStore.create(at: tempDir(), meta: Synthetic.meta())
+        var withFrames = Synthetic.image(1)
+        let n = withFrames.layers[0].count
+        var rng = SeededGenerator(seed: 4)
+        withFrames.layers = (0..<3).map { _ in Synthetic.layer(&rng, count: n, k: 2) }
+        withFrames.frames = (0..<n).map { PatchFrame(x: Float($0) * 32 + 112, y: 112, side: $0 % 2 == 0 ? 224 : 316.8) }
+        let without = Synthetic.image(2)
+        let ids = try store.add([withFrames, without]).map(\.id)
+        try store.withSnapshot { snap in
+            let g = try XCTUnwrap(try snap.geometry(of: ids[0]))
+            XCTAssertEqual(g.frames, withFrames.frames)
+            XCTAssertEqual(g.layers, withFrames.layers.map { $0.truncated(to: 1) }.map {
+                QuantizedLayer(count: $0.count, k: 1, signatureWords: 2, words: $0.words,
+                               distances: [Float](repeating: 0, count: $0.count), signatures: $0.signatures)
+            })
+            XCTAssertNil(try snap.geometry(of: ids[1]))
+        }
+        XCTAssertEqual(try store.remove(paths: [withFrames.path]), 1)
+        try store.withSnapshot { XCTAssertNil(try $0.geometry(of: ids[0])) }
+        var mismatched = Synthetic.image(3)
+        mismatched.frames = [PatchFrame(x: 0, y: 0, side: 224)]
+        XCTAssertThrowsError(try store.add([mismatched]))
     }
 }
