@@ -47,7 +47,8 @@ let package = Package(
         .target(name: "GlobalDescriptors", dependencies: ["TesseraCore", "COpenBLAS"], swiftSettings: optimize),
         .target(name: "Evaluation", dependencies: ["TesseraCore"], swiftSettings: optimize),
         .target(name: "TesseraEngine",
-                dependencies: ["TesseraCore", "Patches", "Quantizer", "Index", "Fusion", "GlobalDescriptors", "Evaluation"],
+                dependencies: ["TesseraCore", "Patches", "Quantizer", "Index", "Fusion", "GlobalDescriptors",
+                               "Evaluation"],
                 swiftSettings: optimize),
         .executableTarget(name: "TesseraCLI",
                           dependencies: ["TesseraEngine",
@@ -56,7 +57,8 @@ let package = Package(
 
         // MARK: Benchmarks (not tests: speed is measured here, never asserted)
         .executableTarget(name: "TesseraBench",
-                          dependencies: ["TesseraCore", "Patches", "Quantizer", "Index", "Fusion", "GlobalDescriptors", "Evaluation",
+                          dependencies: ["TesseraCore", "Patches", "Quantizer", "Index", "Fusion", "GlobalDescriptors",
+                                         "Evaluation",
                                          "TesseraEngine", "CPostingScan"],
                           path: "Bench/TesseraBench", swiftSettings: optimize),
 

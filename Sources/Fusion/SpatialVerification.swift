@@ -8,7 +8,12 @@ public struct VerificationOptions: Sendable, Equatable {
     /// Side of a translation cell of the vote, in pixels of the candidate image. Default 64
     /// (two patch strides).
     public var cell: Float = 64
-    public init(depth: Int = 100, cell: Float = 64) { self.depth = depth; self.cell = cell }
+    /// Weight γ of the verified score in a candidate's new score (1 − γ)·S + γ·S_v, where S is
+    /// its fused inverted-file score and S_v ≤ S the part one transformation explains. Default 0.5.
+    public var inlierWeight: Float = 0.5
+    public init(depth: Int = 100, cell: Float = 64, inlierWeight: Float = 0.5) {
+        self.depth = depth; self.cell = cell; self.inlierWeight = inlierWeight
+    }
 }
 
 /// Spatial verification of dense patch matches by a Hough vote over similarity transforms

@@ -72,7 +72,9 @@ public enum GlobalDescriptor {
         var sum = try describe(first, pooling: pooling, options: options)
         for m in maps.dropFirst() {
             let v = try describe(m, pooling: pooling, options: options)
-            guard v.count == sum.count else { throw GlobalDescriptorError.dimensionMismatch(expected: sum.count, got: v.count) }
+            guard v.count == sum.count else {
+                throw GlobalDescriptorError.dimensionMismatch(expected: sum.count, got: v.count)
+            }
             for i in sum.indices { sum[i] += v[i] }
         }
         VectorMath.l2Normalize(&sum)
@@ -94,7 +96,8 @@ public enum GlobalDescriptor {
     static func actnet(_ m: FeatureMap, _ o: GlobalOptions) -> [Float] {
         pooled(m) { x -> Float in
             let x = Double(max(x, 0))
-            return Float(Double(o.actGamma) * pow(x, Double(o.actA)) * exp(-pow(x / Double(o.actLambda), Double(o.actK))))
+            return Float(Double(o.actGamma) * pow(x, Double(o.actA))
+                         * exp(-pow(x / Double(o.actLambda), Double(o.actK))))
         }.map { y in Float(pow(Double(abs(y)), Double(o.actPower))) * (y < 0 ? -1 : 1) }
     }
 

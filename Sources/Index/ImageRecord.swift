@@ -114,7 +114,8 @@ public struct NewImage: Sendable {
         }
         guard !path.isEmpty else { throw IndexError.invalidInput("empty path") }
         if !frames.isEmpty, let bad = layers.firstIndex(where: { $0.count != frames.count }) {
-            throw IndexError.invalidInput("\(path): \(frames.count) patch frames, layer \(bad) has \(layers[bad].count) patches")
+            throw IndexError.invalidInput(
+                "\(path): \(frames.count) patch frames, layer \(bad) has \(layers[bad].count) patches")
         }
     }
 }

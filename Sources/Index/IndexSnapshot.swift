@@ -56,7 +56,8 @@ public final class IndexSnapshot: InvertedListsReader, GeometryReader {
         try check()
         return try txn.withValue(store.dbs.geometry, key: bigEndianKey(id)) { bytes in
             try bytes.map {
-                try GeometryCoding.decode($0, layers: store.layerCount, signatureWords: store.meta.signatureWords, id: id)
+                try GeometryCoding.decode($0, layers: store.layerCount, signatureWords: store.meta.signatureWords,
+                                          id: id)
             }
         }
     }

@@ -96,7 +96,8 @@ public final class PatchExtractor: @unchecked Sendable {
 
     /// Descriptors of an already-resized image, and its whole-image maps of `keeping` (the
     /// head map always).
-    public func describe(_ image: RGBImage, keeping: Set<Tap> = [], profile: ForwardProfile? = nil) -> PatchDescriptors {
+    public func describe(_ image: RGBImage, keeping: Set<Tap> = [],
+                         profile: ForwardProfile? = nil) -> PatchDescriptors {
         switch options.mode {
         case .shared: return describeShared(image, keeping, profile)
         case .perPatch: return describePerPatch(image, keeping, profile)

@@ -138,7 +138,9 @@ public final class Benchmark {
             guard let rows = trainGlobals[p], rows.count > 1 else { continue }
             let training = Matrix(rows: rows.count, cols: rows[0].count, data: rows.flatMap { $0 })
             for w in GlobalWhitening.allCases {
-                if let o = w.options { whitenings[p, default: [:]][w] = try PCAWhitening.learn(from: training, options: o) }
+                if let o = w.options {
+                    whitenings[p, default: [:]][w] = try PCAWhitening.learn(from: training, options: o)
+                }
             }
         }
         var rankings: [RankingVariant: [String: [String]]] = [:]     // variant → query → ranked names
@@ -198,7 +200,8 @@ public final class Benchmark {
     /// descriptor, and each pooling's spaces, from the collection's cached features.
     func ranker(_ pipeline: SearchPipeline, features: [String: ExtractedImage],
                 whitenings: [GlobalDescriptorOptions: [GlobalWhitening: PCAWhitening]],
-                rerankDescriptor: GlobalDescriptorOptions, vocabularyWhitening: PCAWhitening?) throws -> BenchmarkRanker {
+                rerankDescriptor: GlobalDescriptorOptions,
+                vocabularyWhitening: PCAWhitening?) throws -> BenchmarkRanker {
         let bound = pipeline.imageBound
         func rows(_ p: GlobalDescriptorOptions) -> [(id: ImageID, descriptor: [Float])] {
             pipeline.paths.enumerated().compactMap { id, path in
@@ -248,7 +251,8 @@ public final class Benchmark {
                                                + (queries == nil ? "collection's" : "query") + " images")
             }
             if let missing = q.relevant.first(where: { !collection.contains($0) }) {
-                throw EngineError.invalidInput("ground truth: \(missing), relevant to \(q.name), is not in the collection")
+                throw EngineError.invalidInput(
+                    "ground truth: \(missing), relevant to \(q.name), is not in the collection")
             }
         }
     }

@@ -27,13 +27,17 @@ struct BenchmarkRanker {
                   .invertedFile(hammingEmbedding: he, layers: all, fusion: .queryAdaptive)]
             v += all.map { .invertedFile(hammingEmbedding: he, layers: [$0], fusion: nil) }
             if layerCount == 3 {
-                v += [[0, 1], [0, 2], [1, 2]].map { .invertedFile(hammingEmbedding: he, layers: $0, fusion: .equalWeights) }
+                v += [[0, 1], [0, 2], [1, 2]].map {
+                    .invertedFile(hammingEmbedding: he, layers: $0, fusion: .equalWeights)
+                }
             }
         }
         for p in globalSpaces.keys.sorted(by: { $0.identity < $1.identity }) {
             for w in GlobalWhitening.allCases where globalSpaces[p]?[w] != nil {
                 v.append(.global(p, whitening: w, queryExpansion: false))
-                if w != .none && pipeline.options.queryExpansion > 0 { v.append(.global(p, whitening: w, queryExpansion: true)) }
+                if w != .none && pipeline.options.queryExpansion > 0 {
+                    v.append(.global(p, whitening: w, queryExpansion: true))
+                }
             }
         }
         return v
@@ -44,7 +48,8 @@ struct BenchmarkRanker {
 
     /// The full ranking (every database image, best first) of query `x` under each variant.
     /// The query itself stays in the rankings: the metrics decide what to do with it.
-    func rankings(_ x: ExtractedImage, variants: [RankingVariant], timings: inout Timings) throws -> [RankingVariant: [ImageID]] {
+    func rankings(_ x: ExtractedImage, variants: [RankingVariant],
+                  timings: inout Timings) throws -> [RankingVariant: [ImageID]] {
         let p = pipeline
         let all = Array(p.vocabulary.layers.indices)
         var clock = Date()

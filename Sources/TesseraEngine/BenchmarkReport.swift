@@ -39,7 +39,11 @@ public enum GlobalWhitening: Hashable, Sendable, CaseIterable {
     case shrunk
 
     var suffix: String {
-        switch self { case .none: return ""; case .sample: return " + whiten"; case .shrunk: return " + whiten (shrunk)" }
+        switch self {
+        case .none: return ""
+        case .sample: return " + whiten"
+        case .shrunk: return " + whiten (shrunk)"
+        }
     }
 
     var options: WhiteningOptions? {

@@ -41,7 +41,8 @@ public struct EngineSettings: Codable, Equatable, Sendable {
 
     public static func parse(_ text: String) throws -> EngineSettings {
         do { return try JSONDecoder().decode(EngineSettings.self, from: Data(text.utf8)) } catch {
-            throw EngineError.invalidInput("unreadable settings in vocabulary or index (\(error)); was it made by another tool?")
+            throw EngineError.invalidInput(
+                "unreadable settings in vocabulary or index (\(error)); was it made by another tool?")
         }
     }
 }

@@ -178,7 +178,8 @@ public final class FeatureExtractor: @unchecked Sendable {
         for o in alsoDescribe where o != global { others[o] = try describe(o) }
         let t2 = Date()
         return ExtractedImage(path: path, contentHash: hash, width: image.width, height: image.height, descriptors: d,
-                              patchScales: patchScales, patchSide: patches.options.patchSize, global: g, otherGlobals: others,
+                              patchScales: patchScales, patchSide: patches.options.patchSize, global: g,
+                              otherGlobals: others,
                               decodeSeconds: t1.timeIntervalSince(t0), networkSeconds: t2.timeIntervalSince(t1))
     }
 
@@ -203,13 +204,17 @@ extension PatchDescriptors {
     /// descriptors after this image's, their positions in this image's pixels.
     mutating func append(_ other: PatchDescriptors, scale: Double) {
         for (key, m) in other.layers { layers[key]?.append(rowsOf: m) }
-        positions += other.positions.map { (Int((Double($0.x) / scale).rounded()), Int((Double($0.y) / scale).rounded())) }
+        positions += other.positions.map {
+            (Int((Double($0.x) / scale).rounded()), Int((Double($0.y) / scale).rounded()))
+        }
     }
 
     /// The descriptors of `key`, or an error naming the layers that are there.
     public func matrix(_ key: LayerKey) throws -> Matrix {
         guard let m = layers[key] else {
-            throw EngineError.invalidInput("no descriptors for layer \(key) (have \(layers.keys.sorted().map(\.description).joined(separator: ", "))): vocabulary and patch settings do not match")
+            let have = layers.keys.sorted().map(\.description).joined(separator: ", ")
+            throw EngineError.invalidInput(
+                "no descriptors for layer \(key) (have \(have)): vocabulary and patch settings do not match")
         }
         return m
     }

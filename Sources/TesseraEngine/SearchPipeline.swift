@@ -125,9 +125,10 @@ public final class SearchPipeline {
     }
 
     /// Spatial verification (`SpatialVerifier`): the first `options.depth` of `list` re-scored by
-    /// Σ_l w_l · V_l, their layer scores explained by one similarity transform, fused with the
-    /// `weights` the list was fused with (`fusionWeights`), and re-sorted (ties: BoW score, then
-    /// id); the rest keeps its order and BoW scores. A candidate without stored geometry scores 0.
+    /// (1 − γ)·S + γ·S_v, where S is the listed score and S_v = Σ_l w_l · V_l the layer scores one
+    /// similarity transform explains, fused with the `weights` the list was fused with
+    /// (`fusionWeights`), and re-sorted (ties: S, then id); the rest keeps its order and scores.
+    /// A candidate without stored geometry has S_v = 0.
     public func verify(_ list: [(ImageID, Float)], query x: ExtractedImage, quantized: [QuantizedLayer],
                        weights: [Float], options verification: VerificationOptions) throws -> [(ImageID, Float)] {
         guard let geometry else { throw EngineError.invalidInput("this search was prepared without patch geometry") }
@@ -140,14 +141,15 @@ public final class SearchPipeline {
         let norms = use.map { imageNorm(quantized[$0], idf: vocabulary.layers[$0].idf) }
         let k = min(max(verification.depth, 0), list.count)
         var head = try list.prefix(k).map { id, bow -> (ImageID, Float, Float) in
-            guard let g = try geometry.geometry(of: id) else { return (id, 0, bow) }
+            let gamma = verification.inlierWeight
+            guard let g = try geometry.geometry(of: id) else { return (id, (1 - gamma) * bow, bow) }
             var score: Float = 0
             for (n, l) in use.enumerated() where weights[n] != 0 {
-                score += weights[n] * verifier.layerScore(query: quantized[l], queryFrames: frames, candidate: g, layer: l,
-                                                          idf: vocabulary.layers[l].idf, queryNorm: norms[n],
-                                                          inverseImageNorm: inverseNorms[l][Int(id)])
+                score += weights[n] * verifier.layerScore(
+                    query: quantized[l], queryFrames: frames, candidate: g, layer: l, idf: vocabulary.layers[l].idf,
+                    queryNorm: norms[n], inverseImageNorm: inverseNorms[l][Int(id)])
             }
-            return (id, score, bow)
+            return (id, (1 - gamma) * bow + gamma * score, bow)
         }
         head.sort { ($0.1, $0.2, $1.0) > ($1.1, $1.2, $0.0) }
         return head.map { ($0.0, $0.1) } + list.dropFirst(k)

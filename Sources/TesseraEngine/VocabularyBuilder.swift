@@ -85,7 +85,8 @@ public enum VocabularyBuilder {
             trained.append(try VocabularyTrainer.train(layer: key, descriptors: data, imageOfRow: r.images,
                                                        imageCount: used, options: train))
         }
-        let whitening = options.learnWhitening && globals.rows > 1 ? try PCAWhitening.learn(from: globals, options: options.whitening) : nil
+        let whitening = options.learnWhitening && globals.rows > 1
+            ? try PCAWhitening.learn(from: globals, options: options.whitening) : nil
         let vocab = Vocabulary(layers: trained, modelSHA256: extractor.network.weightsSHA256,
                                patchSettings: extractor.settings.json(),
                                trainingSet: TrainingSetInfo(folder: folderDescription, imageCount: used,

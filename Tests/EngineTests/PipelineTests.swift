@@ -49,7 +49,9 @@ final class PipelineTests: XCTestCase {
 
             let outcomes = p.query([queryFile, f.root.appendingPathComponent("missing.jpg").path])
             XCTAssertEqual(try outcomes[0].get().results.map(\.id), byHand.map(\.0))
-            guard case .failure(.unreadableImage) = outcomes[1] else { return XCTFail("expected unreadableImage, got \(outcomes[1])") }
+            guard case .failure(.unreadableImage) = outcomes[1] else {
+                return XCTFail("expected unreadableImage, got \(outcomes[1])")
+            }
         }
     }
 
@@ -82,9 +84,11 @@ final class PipelineTests: XCTestCase {
         let dir = f.root.appendingPathComponent("full-map")
         try? FileManager.default.removeItem(at: dir)
         let tiny = IndexStoreOptions(initialMapSize: 256 << 10, maxMapSize: 256 << 10)
-        let idx = try SearchIndex(directory: dir, vocabulary: f.vocabulary, modelPath: nil, create: true, storeOptions: tiny)
+        let idx = try SearchIndex(directory: dir, vocabulary: f.vocabulary, modelPath: nil, create: true,
+                                  storeOptions: tiny)
         idx.batchSize = 16
-        XCTAssertThrowsError(try idx.add(features.keys.sorted(), showProgress: false, features: { features[$0]! })) { error in
+        let paths = features.keys.sorted()
+        XCTAssertThrowsError(try idx.add(paths, showProgress: false, features: { features[$0]! })) { error in
             XCTAssertTrue((error as? IndexStorageError)?.isMapFull == true, "\(error)")
         }
         XCTAssertEqual(try idx.store.images().count, 0)
@@ -133,7 +137,8 @@ final class PipelineTests: XCTestCase {
             let got = try ranker.rankings(x, variants: variants, timings: &timings)
             XCTAssertEqual(Set(got.keys), Set(variants))
             for v in variants {
-                XCTAssertEqual(got[v], try byHand(v, x, p, rmacWhitening: idx.whitening!, gemWhitening: gemWhitening, features),
+                XCTAssertEqual(got[v], try byHand(v, x, p, rmacWhitening: idx.whitening!, gemWhitening: gemWhitening,
+                                                  features),
                                v.name(layerNames: ["a", "b", "c"]))
             }
         }
@@ -169,7 +174,8 @@ final class PipelineTests: XCTestCase {
         let adaptive = FusionRule.queryAdaptive(topM: 100)
         switch v {
         case .full:
-            return try rerank(p.rank(LateFusion.fuse(he, rule: adaptive).scores), whitening: rmacWhitening, expansion: 3)
+            return try rerank(p.rank(LateFusion.fuse(he, rule: adaptive).scores), whitening: rmacWhitening,
+                              expansion: 3)
         case .verified(let withRerank):
             let fused = try LateFusion.fuse(he, rule: adaptive)
             let verified = try p.verify(p.rank(fused.scores), query: x, quantized: q, weights: fused.weights,
@@ -179,7 +185,8 @@ final class PipelineTests: XCTestCase {
             XCTAssertFalse(w)
             return try rerank(p.rank(LateFusion.fuse(he, rule: adaptive).scores), whitening: nil, expansion: 3)
         case .bowReranked:
-            return try rerank(p.rank(LateFusion.fuse(bow, rule: adaptive).scores), whitening: rmacWhitening, expansion: 0)
+            return try rerank(p.rank(LateFusion.fuse(bow, rule: adaptive).scores), whitening: rmacWhitening,
+                              expansion: 0)
         case let .invertedFile(useHE, layers, fusion):
             let s = layers.map { (useHE ? he : bow)[$0] }
             guard let fusion else { return order(s[0]) }
@@ -195,7 +202,8 @@ final class PipelineTests: XCTestCase {
                 let space = try GlobalSpace(rows: p.paths.indices.map { (ImageID($0), rows(features[p.paths[$0]!]!)) },
                                             bound: p.imageBound, whitening: w)
                 let top = Array(order(cos).prefix(3))
-                let expanded = try space.expand(try space.embed(rows(x)), neighbours: top.map { ($0, cos[Int($0)]) }, n: 3)
+                let expanded = try space.expand(try space.embed(rows(x)), neighbours: top.map { ($0, cos[Int($0)]) },
+                                                n: 3)
                 cos = try space.cosines(expanded)
             }
             return order(cos)
