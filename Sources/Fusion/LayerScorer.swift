@@ -156,16 +156,23 @@ public struct LayerScorer: Sendable {
 /// table for short runs (no square root or division in the scan), or 1 when burstiness is off.
 private struct BurstinessFactor {
     /// 1/√n for n < 64 (runs are short; longer ones compute it).
-    private static let table: UnsafeMutableBufferPointer<Float> = {
+    private static let shared: UnsafeMutableBufferPointer<Float> = {
         let t = UnsafeMutableBufferPointer<Float>.allocate(capacity: 64)
         for n in 0..<64 { t[n] = n == 0 ? 0 : 1 / Float(n).squareRoot() }
         return t
     }()
     let enabled: Bool
+    /// `shared`, read once here so the scan does not go through the static's accessor.
+    private let table: UnsafeMutableBufferPointer<Float>
+
+    init(enabled: Bool) {
+        self.enabled = enabled
+        self.table = Self.shared
+    }
 
     @inline(__always) func callAsFunction(run: Int) -> Float {
         guard enabled else { return 1 }
-        return run < Self.table.count ? Self.table[run] : 1 / Float(run).squareRoot()
+        return run < table.count ? table[run] : 1 / Float(run).squareRoot()
     }
 }
 
