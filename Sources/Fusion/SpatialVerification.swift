@@ -35,9 +35,13 @@ public struct VerificationOptions: Sendable, Equatable {
 public struct SpatialVerifier {
     public let options: VerificationOptions
     public let scoring: ScoringOptions
+    /// The HE weight w(d) for 128-bit signatures (eq. 6), built once rather than per candidate.
+    private let table128: [Float]
+
     public init(options: VerificationOptions = VerificationOptions(), scoring: ScoringOptions = ScoringOptions()) {
         self.options = options
         self.scoring = scoring
+        self.table128 = scoring.weightTable(bits: 128)
     }
 
     /// The verified layer score V_l of `candidate` for one layer of the query: `query` with its
@@ -49,7 +53,7 @@ public struct SpatialVerifier {
         let c = candidate.layers[l]
         let sw = query.signatureWords
         guard c.signatureWords == sw, queryFrames.count == query.count else { return 0 }
-        let table = scoring.weightTable(bits: 64 * sw)
+        let table = sw == 2 ? table128 : scoring.weightTable(bits: 64 * sw)
         var byWord: [UInt32: [Int]] = [:]
         for j in 0..<c.count { byWord[c.words[j], default: []].append(j) }
         var votes: [Int64: Float] = [:]
