@@ -28,6 +28,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         // MARK: C shims (promise no Swift API)
@@ -50,8 +54,15 @@ let package = Package(
                 dependencies: ["TesseraCore", "Patches", "Quantizer", "Index", "Fusion", "GlobalDescriptors",
                                "Evaluation"],
                 swiftSettings: optimize),
+        .target(name: "TesseraServer",
+                dependencies: ["TesseraEngine", "TesseraCore",
+                               .product(name: "Hummingbird", package: "hummingbird"),
+                               .product(name: "Prometheus", package: "swift-prometheus"),
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "Logging", package: "swift-log")],
+                exclude: ["openapi.yaml"]),
         .executableTarget(name: "TesseraCLI",
-                          dependencies: ["TesseraEngine",
+                          dependencies: ["TesseraEngine", "TesseraServer",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimize),
 
@@ -70,5 +81,6 @@ let package = Package(
         .testTarget(name: "GlobalDescriptorsTests", dependencies: ["GlobalDescriptors", "TesseraCore"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TesseraCore"]),
         .testTarget(name: "EngineTests", dependencies: ["TesseraEngine", "TesseraCore"]),
+        .testTarget(name: "ServerTests", dependencies: ["TesseraServer", "TesseraEngine"]),
     ]
 )

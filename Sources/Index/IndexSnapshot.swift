@@ -29,6 +29,10 @@ public final class IndexSnapshot: InvertedListsReader, GeometryReader {
         }
     }
 
+    /// The committed state this snapshot sees (LMDB's transaction id): two snapshots with the
+    /// same generation see the same index, and a later commit makes it larger.
+    public var generation: Int { txn.id }
+
     public var signatureWords: Int { store.meta.signatureWords }
     public var meta: IndexMeta { store.meta }
 
@@ -70,12 +74,16 @@ public final class IndexSnapshot: InvertedListsReader, GeometryReader {
     }
 
     /// Every image record, by increasing id.
-    public func images() throws -> [ImageRecord] {
+    public func images() throws -> [ImageRecord] { try images(from: 0, limit: .max) }
+
+    /// At most `limit` image records with ids ≥ `first`, by increasing id (a page of the table:
+    /// the next page starts one past the last id returned).
+    public func images(from first: ImageID, limit: Int) throws -> [ImageRecord] {
         try check()
         return try txn.withCursor(store.dbs.images) { cursor in
             var out = [ImageRecord]()
-            var entry = try cursor.get(.first)
-            while let e = entry {
+            var entry = try bigEndianKey(first).withUnsafeBytes { try cursor.get(.setRange, key: $0) }
+            while let e = entry, out.count < limit {
                 guard e.key.count == 4 else { throw IndexError.corrupt("image key of \(e.key.count) bytes") }
                 out.append(try ImageRecord.decode(id: readBigEndianUInt32(e.key), e.value))
                 entry = try cursor.get(.next)

@@ -58,7 +58,8 @@ public final class IndexStore: @unchecked Sendable {
             try txn.put(dbs.meta, key: Array("nextImageID".utf8), value: ByteWriter.u32Bytes(0))
             return dbs
         }
-        return IndexStore(directory: directory, meta: meta, options: options, env: env, dbs: dbs, writerLock: lock)
+        return IndexStore(directory: directory, meta: meta, options: options, env: env, dbs: dbs,
+                          writerLock: options.writerLocking == .perWrite ? nil : lock)
     }
 
     /// Opens an existing index. With `expecting`, the stored vocabulary id and
@@ -68,7 +69,7 @@ public final class IndexStore: @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: dataFile(directory).path) else {
             throw IndexError.notFound(directory.path)
         }
-        let lock = options.readOnly ? nil : try WriterLock(directory: directory)
+        let lock = options.readOnly || options.writerLocking == .perWrite ? nil : try WriterLock(directory: directory)
         let env = try LMDBEnvironment(directory: directory, maxDatabases: maxDatabases,
                                       mapSize: options.initialMapSize, maxMapSize: options.maxMapSize,
                                       readOnly: options.readOnly)
@@ -96,6 +97,16 @@ public final class IndexStore: @unchecked Sendable {
 
     var layerCount: Int { meta.layerKeys.count }
 
+    /// Runs one write: one at a time in this process, and with `writerLocking == .perWrite`
+    /// under `writer.lock`, taken for this write only (`IndexError.busy` while another
+    /// process holds it).
+    private func exclusiveWrite<R>(_ body: () throws -> R) throws -> R {
+        try writeMutex.withLock {
+            let held = options.writerLocking == .perWrite ? try WriterLock(directory: directory) : nil
+            return try withExtendedLifetime(held) { try body() }
+        }
+    }
+
     // MARK: Writing
 
     /// Adds a batch of images in ONE write transaction (records, paths, hashes,
@@ -110,9 +121,7 @@ public final class IndexStore: @unchecked Sendable {
         for image in batch { try image.validate(layerCount: layerCount, signatureWords: meta.signatureWords) }
         // Canonical postings per image and layer, computed once outside the transaction.
         let postings = batch.map { image in image.layers.map(ImagePostings.init) }
-        return try writeMutex.withLock {
-            try env.write { txn in try add(batch, postings: postings, txn) }
-        }
+        return try exclusiveWrite { try env.write { txn in try add(batch, postings: postings, txn) } }
     }
 
     private func add(_ batch: [NewImage], postings: [[ImagePostings]], _ txn: LMDBTransaction) throws -> [AddOutcome] {
@@ -219,7 +228,7 @@ public final class IndexStore: @unchecked Sendable {
     @discardableResult
     public func remove(paths: [String]) throws -> Int {
         guard !options.readOnly else { throw IndexError.readOnly }
-        return try writeMutex.withLock {
+        return try exclusiveWrite {
             try env.write { txn in
                 var removed = 0
                 for path in paths {

@@ -136,14 +136,25 @@ public final class FeatureExtractor: @unchecked Sendable {
     /// Decodes and describes one image as the settings say.
     public func extract(_ path: String) throws -> ExtractedImage { select(try extract(path, complete: false)) }
 
+    /// Decodes and describes a JPEG held in memory (an upload) as the settings say; `name`
+    /// becomes the result's `path` and labels errors.
+    public func extract(data: Data, name: String) throws -> ExtractedImage {
+        select(try extract(data: data, name: name, complete: false))
+    }
+
     /// Decodes and describes one image. `complete` takes patches at every scale whatever
     /// `multiScalePatches` says (for a cache that serves both; `select` picks the settings' part).
     public func extract(_ path: String, complete: Bool) throws -> ExtractedImage {
-        let t0 = Date()
-        let url = URL(fileURLWithPath: path)
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
-              let data = try? Data(contentsOf: url) else { throw ImageDecodeError.missing(path) }
+              let data = try? Data(contentsOf: URL(fileURLWithPath: path)) else { throw ImageDecodeError.missing(path) }
+        return try extract(data: data, name: path, complete: complete)
+    }
+
+    /// `extract(_:complete:)` of a JPEG held in memory.
+    public func extract(data: Data, name: String, complete: Bool) throws -> ExtractedImage {
+        let t0 = Date()
+        let path = name
         let hash = SHA256.hex(data)
         let image = try patches.loadImage(data: data, name: path)
         let t1 = Date()

@@ -15,20 +15,23 @@ public enum QueryReport {
         return s
     }
 
-    /// `[{query, results: [{rank, path, score, layerScores}], timings}]`.
+    /// `[{query, results: [{rank, id, path, score, layerScores}], timings, postingsScanned}]`.
     public static func json(_ results: [QueryResult]) -> String {
-        let array: [[String: Any]] = results.map { r in
-            [
-                "query": r.query,
-                "results": r.results.map { ["rank": $0.rank, "path": $0.path, "score": Double($0.score),
-                                            "layerScores": $0.layerScores.map(Double.init)] as [String: Any] },
-                "timings": ["decode": r.timings.decode, "cnn": r.timings.network, "assignment": r.timings.assignment,
-                            "scan": r.timings.scan, "rerank": r.timings.rerank, "total": r.timings.total],
-                "postingsScanned": r.postingsScanned,
-            ]
-        }
-        let data = try! JSONSerialization.data(withJSONObject: array, options: [.prettyPrinted, .sortedKeys])
+        let data = try! JSONSerialization.data(withJSONObject: results.map(object),
+                                               options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// One query's JSON object (what `json` lists and the query server returns).
+    public static func object(_ r: QueryResult) -> [String: Any] {
+        [
+            "query": r.query,
+            "results": r.results.map { ["rank": $0.rank, "id": Int($0.id), "path": $0.path, "score": Double($0.score),
+                                        "layerScores": $0.layerScores.map(Double.init)] as [String: Any] },
+            "timings": ["decode": r.timings.decode, "cnn": r.timings.network, "assignment": r.timings.assignment,
+                        "scan": r.timings.scan, "rerank": r.timings.rerank, "total": r.timings.total],
+            "postingsScanned": r.postingsScanned,
+        ]
     }
 
     /// One row per query: the query image, then its ranked results as thumbnails with

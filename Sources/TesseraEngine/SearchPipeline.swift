@@ -51,9 +51,7 @@ public final class SearchPipeline {
                 lists: any InvertedListsReader, geometry: (any GeometryReader)? = nil, images: [DatabaseImage],
                 options: QueryOptions) throws {
         let layerCount = vocabulary.layers.count
-        if let layers = options.layers, let bad = layers.first(where: { $0 < 0 || $0 >= layerCount }) {
-            throw EngineError.invalidInput("layer \(bad) is not one of the vocabulary's \(layerCount) layers")
-        }
+        try Self.validate(options, layerCount: layerCount)
         let bound = Int(images.map(\.id).max().map { $0 + 1 } ?? 0)
         var norms = [[Float]](repeating: [Float](repeating: 0, count: bound), count: layerCount)
         var paths = [String?](repeating: nil, count: bound)
@@ -71,6 +69,32 @@ public final class SearchPipeline {
         self.global = try GlobalSpace(rows: images.map { ($0.id, $0.global) }, bound: bound,
                                       whitening: options.whiten ? whitening : nil,
                                       databaseAugmentation: options.databaseAugmentation)
+    }
+
+    private init(_ other: SearchPipeline, lists: any InvertedListsReader, geometry: (any GeometryReader)?,
+                 options: QueryOptions) {
+        vocabulary = other.vocabulary; extractor = other.extractor; inverseNorms = other.inverseNorms
+        paths = other.paths; global = other.global
+        self.lists = lists; self.geometry = geometry; self.options = options
+    }
+
+    private static func validate(_ options: QueryOptions, layerCount: Int) throws {
+        if let layers = options.layers, let bad = layers.first(where: { $0 < 0 || $0 >= layerCount }) {
+            throw EngineError.invalidInput("layer \(bad) is not one of the vocabulary's \(layerCount) layers")
+        }
+    }
+
+    /// This prepared database side read through `lists` and `geometry`, another snapshot of the
+    /// same committed state (`IndexSnapshot.generation`), under per-query `options`. Whitening
+    /// and DBA shape the prepared global space, so `options` must keep the ones it was prepared
+    /// with; everything else (top, layers, assignment, scoring, rerank, αQE, verification) may differ.
+    public func reading(_ lists: any InvertedListsReader, geometry: (any GeometryReader)?,
+                        options new: QueryOptions) throws -> SearchPipeline {
+        guard new.whiten == options.whiten, new.databaseAugmentation == options.databaseAugmentation else {
+            throw EngineError.invalidInput("whitening and DBA differ from the ones this search was prepared with")
+        }
+        try Self.validate(new, layerCount: vocabulary.layers.count)
+        return SearchPipeline(self, lists: lists, geometry: geometry, options: new)
     }
 
     // MARK: Stages

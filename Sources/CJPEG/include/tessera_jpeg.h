@@ -35,4 +35,10 @@ int tessera_jpeg_decode(const unsigned char *data, size_t size, int min_long_sid
 
 void tessera_jpeg_free(tessera_jpeg_image *image);
 
+/// Encodes RGB8 pixels (width*height*3 bytes) as a baseline JPEG of `quality` (1..100) into a
+/// malloc'd buffer (*out, *out_size; free with free()). Returns TESSERA_JPEG_OK or an error
+/// status with `message` (256 bytes) set.
+int tessera_jpeg_encode(const unsigned char *pixels, int width, int height, int quality,
+                        unsigned char **out, unsigned long *out_size, char *message);
+
 #endif

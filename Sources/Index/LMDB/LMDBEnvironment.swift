@@ -14,8 +14,12 @@ final class LMDBEnvironment: @unchecked Sendable {
     let readOnly: Bool
     /// Upper bound for map growth, in bytes.
     let maxMapSize: Int
-    private let lock = NSLock()
+    /// Guards `activeReaders`, `growing` and `mapSize`; readers wait on it while the map grows.
+    private let state = NSCondition()
     private var activeReaders = 0
+    private var growing = false
+    /// How long a write that must grow the map waits for this process's open snapshots to close.
+    static let growWaitSeconds = 30.0
     private(set) var mapSize: Int
 
     init(directory: URL, maxDatabases: Int, mapSize: Int, maxMapSize: Int, readOnly: Bool) throws {
@@ -62,8 +66,16 @@ final class LMDBEnvironment: @unchecked Sendable {
     /// aborted on return. With `commit`, it is committed instead, which keeps
     /// database handles opened in it (needed when the environment is read-only).
     func read<R>(commit: Bool = false, _ body: (LMDBTransaction) throws -> R) throws -> R {
-        lock.withLock { activeReaders += 1 }
-        defer { lock.withLock { activeReaders -= 1 } }
+        state.withLock {
+            while growing { state.wait() }
+            activeReaders += 1
+        }
+        defer {
+            state.withLock {
+                activeReaders -= 1
+                if activeReaders == 0 { state.broadcast() }
+            }
+        }
         return try transaction(flags: UInt32(MDB_RDONLY), body) { txn in
             if commit { try lmdbCheck(mdb_txn_commit(txn), "txn_commit(read)") } else { mdb_txn_abort(txn) }
         }
@@ -97,9 +109,15 @@ final class LMDBEnvironment: @unchecked Sendable {
         }
     }
 
-    /// Doubles the map size (call only with no write transaction open).
+    /// Doubles the map size (call only with no write transaction open). LMDB allows it only with
+    /// no read transaction open in this process, so new snapshots wait and open ones are given
+    /// `growWaitSeconds` to close (a snapshot held by the caller itself never closes: that fails).
     private func grow(after error: IndexStorageError) throws {
-        try lock.withLock {
+        try state.withLock {
+            growing = true
+            defer { growing = false; state.broadcast() }
+            let deadline = Date(timeIntervalSinceNow: Self.growWaitSeconds)
+            while activeReaders > 0 && state.wait(until: deadline) {}
             guard activeReaders == 0 else {
                 throw IndexStorageError(code: error.code,
                                 operation: "grow map (\(activeReaders) read snapshot(s) open in this process)")
@@ -118,7 +136,7 @@ final class LMDBEnvironment: @unchecked Sendable {
         var rc = mdb_txn_begin(handle, nil, flags, &txn)
         if rc == MDB_MAP_RESIZED {
             // Another process grew the map: adopt its size (0 = use the size in the file).
-            try lock.withLock {
+            try state.withLock {
                 try lmdbCheck(mdb_env_set_mapsize(handle, 0), "env_set_mapsize(0)")
                 var info = MDB_envinfo()
                 mdb_env_info(handle, &info)

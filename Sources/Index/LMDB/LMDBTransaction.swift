@@ -20,6 +20,9 @@ struct LMDBTransaction {
     let handle: OpaquePointer
     unowned let environment: LMDBEnvironment
 
+    /// The transaction's id: for a read transaction, the id of the last committed write it sees.
+    var id: Int { Int(mdb_txn_id(handle)) }
+
     /// Opens (and with `create`, creates) the named database.
     func openDatabase(_ name: String, dupFixed: Bool = false, create: Bool) throws -> LMDBDatabase {
         var flags: UInt32 = 0
