@@ -21,7 +21,9 @@ trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 300); do grep -q "http://" "$work/log" && break; sleep 0.2; done
 url="$(grep -o 'http://[^ ]*' "$work/log")"
 status=0
-"$venv/bin/schemathesis" run Sources/TesseraServer/openapi.yaml --url "$url" \
+spec="$PWD/Sources/TesseraServer/openapi.yaml"
+cd "$work"  # schemathesis keeps its example database in the working directory
+"$venv/bin/schemathesis" run "$spec" --url "$url" \
   -H "Authorization: Bearer conformance-token" --max-time "$seconds" --seed 2016 \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --continue-on-failure --request-timeout 60 || status=$?

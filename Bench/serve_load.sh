@@ -4,17 +4,17 @@
 # warm index; then the baseline of the same run: the CNN-bound rate of this machine, one
 # query at a time through `tessera query --verbose` timings (what 2 cores allow when each
 # query uses both). Prints a Markdown table for Bench/RESULTS.md.
-#   bash Bench/serve_load.sh INDEX_DIR QUERY.jpg [SECONDS]
+#   bash Bench/serve_load.sh INDEX_DIR QUERY.jpg [SECONDS] [SERVE FLAGS...]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-index="$1"; query="$(realpath "$2")"; seconds="${3:-20}"
+index="$1"; query="$(realpath "$2")"; seconds="${3:-20}"; shift $(( $# < 3 ? $# : 3 ))
 command -v wrk >/dev/null || { SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo; $SUDO apt-get install -y -qq wrk >/dev/null; }
 work="$(mktemp -d)"
 cat >"$work/post.lua" <<LUA
 local f = io.open("$query", "rb"); local body = f:read("*a"); f:close()
 wrk.method = "POST"; wrk.body = body; wrk.headers["Content-Type"] = "image/jpeg"
 LUA
-.build/release/tessera serve --index "$index" --port 0 --queue-limit 64 >"$work/log" 2>&1 &
+.build/release/tessera serve --index "$index" --port 0 --queue-limit 64 "$@" >"$work/log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 300); do grep -q "http://" "$work/log" && break; sleep 0.2; done
@@ -36,5 +36,5 @@ echo "server peak RSS: $((rss / 1024)) MiB"
 kill $server; wait $server 2>/dev/null || true
 # Baseline: seconds per query when queries run one at a time, from the CLI's own timings.
 .build/release/tessera query --index "$index" --verbose $(for _ in 1 2 3 4 5; do echo "$query"; done) \
-  | awk -F'total ' '/timings/ {split($2, a, ";"); sub(/ms/, "", a[1]); t[++n] = a[1]}
-      END {asort(t); m = t[int((n + 1) / 2)]; printf "one query at a time (tessera query): %.1f ms median of %d = %.2f queries/s\n", m, n, 1000 / m}'
+  | sed -nE 's/.*total ([0-9.]+);.*/\1/p' | sort -n | awk '{t[NR] = $1}
+      END {m = t[int((NR + 1) / 2)]; printf "one query at a time (tessera query): %.1f ms median of %d = %.2f queries/s\n", m, NR, 1000 / m}'

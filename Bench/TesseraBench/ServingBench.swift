@@ -12,7 +12,7 @@ import TesseraCore
 func measureServing(store: IndexStore, queries: [BenchQuery], scorers: [[LayerScorer]], inverseNorms: [Float],
                     layers: Int, concurrency: [Int], rounds: Int) throws {
     let bound = inverseNorms.count
-    func query(_ q: Int) throws {
+    @Sendable func query(_ q: Int) throws {
         try store.withSnapshot { snap in
             var perLayer: [[Float]] = []
             for l in 0..<layers {
@@ -33,10 +33,7 @@ func measureServing(store: IndexStore, queries: [BenchQuery], scorers: [[LayerSc
     print("|---|---|---|---|")
     for c in concurrency {
         let total = rounds * c * queries.count
-        let latencies = UnsafeMutableBufferPointer<Double>.allocate(capacity: total)
-        defer { latencies.deallocate() }
-        let failure = NSLock()
-        var firstError: Error?
+        let run = ServingRun(total)
         let start = now()
         // Real threads (concurrentPerform would run no more than the cores at once).
         let done = DispatchGroup()
@@ -46,8 +43,8 @@ func measureServing(store: IndexStore, queries: [BenchQuery], scorers: [[LayerSc
                 var i = t
                 while i < total {
                     let t0 = now()
-                    do { try query(i % queries.count) } catch { failure.withLock { firstError = firstError ?? error } }
-                    latencies[i] = now() - t0
+                    do { try query(i % queries.count) } catch { run.fail(error) }
+                    run.latencies[i] = now() - t0
                     i += c
                 }
                 done.leave()
@@ -55,9 +52,24 @@ func measureServing(store: IndexStore, queries: [BenchQuery], scorers: [[LayerSc
         }
         done.wait()
         let wall = now() - start
-        if let firstError { throw firstError }
+        if let error = run.error { throw error }
+        let latencies = Array(run.latencies)
         let sorted = latencies.sorted()
         print(String(format: "| %d | %.0f | %.1f | %.1f |", c, Double(total) / wall, sorted[total / 2] * 1e3,
                      sorted[min(total - 1, Int(Double(total) * 0.99))] * 1e3))
     }
+}
+
+/// The latencies of one serving run, written by its threads at distinct indices, and its first error.
+private final class ServingRun: @unchecked Sendable {
+    /// Raw storage: threads write distinct elements at once, which an Array property forbids.
+    let latencies: UnsafeMutableBufferPointer<Double>
+    private(set) var error: Error?
+    private let lock = NSLock()
+    init(_ count: Int) {
+        latencies = .allocate(capacity: count)
+        latencies.initialize(repeating: 0)
+    }
+    deinit { latencies.deallocate() }
+    func fail(_ e: Error) { lock.withLock { error = error ?? e } }
 }

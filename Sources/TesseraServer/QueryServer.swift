@@ -14,7 +14,7 @@ public struct ServerConfiguration: Sendable {
     public var token: String?
     /// Largest request body accepted (413 above it).
     public var maxUploadBytes = 20 << 20
-    /// Queries and writes run at once (each uses the CNN on one thread of its own).
+    /// Queries and writes run at once; with more than one, OpenBLAS runs one thread per call.
     public var workers = 2
     /// Requests waiting for a worker beyond which the server answers 503.
     public var queueLimit = 32
@@ -61,6 +61,10 @@ public final class QueryServer: Sendable {
     /// Serves until SIGTERM or SIGINT, then finishes the requests in flight and returns.
     /// `onListening` gets the bound port once the server accepts connections.
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        // With several workers each query's SGEMMs run on its worker's thread alone: the
+        // workers share the cores instead of each splitting over all of them (Bench/RESULTS.md,
+        // query server load).
+        if configuration.workers > 1 { BLASThreads.set(1) }
         var logger = Logger(label: "tessera.serve")
         logger.logLevel = .warning
         let app = Application(
