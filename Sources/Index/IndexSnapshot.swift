@@ -11,8 +11,8 @@ import TesseraCore
 /// image's run crosses pages. Over many words it finds all the blocks first and
 /// lends each with the start of the next, so a scan can prefetch across blocks.
 public final class IndexSnapshot: InvertedListsReader, GeometryReader {
-    private let txn: LMDBTransaction
-    private let store: IndexStore
+    let txn: LMDBTransaction
+    let store: IndexStore
     private var open = true
 
     init(txn: LMDBTransaction, store: IndexStore) {

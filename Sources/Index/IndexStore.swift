@@ -99,11 +99,15 @@ public final class IndexStore: @unchecked Sendable {
 
     /// Runs one write: one at a time in this process, and with `writerLocking == .perWrite`
     /// under `writer.lock`, taken for this write only (`IndexError.busy` while another
-    /// process holds it).
+    /// process holds it). A storage failure on a full disk says so.
     private func exclusiveWrite<R>(_ body: () throws -> R) throws -> R {
         try writeMutex.withLock {
             let held = options.writerLocking == .perWrite ? try WriterLock(directory: directory) : nil
-            return try withExtendedLifetime(held) { try body() }
+            do {
+                return try withExtendedLifetime(held) { try body() }
+            } catch let e as IndexStorageError {
+                throw e.notingFullDisk(at: directory)
+            }
         }
     }
 

@@ -7,7 +7,7 @@ struct IndexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index", abstract: "Build and maintain an index (LMDB inverted files).",
         subcommands: [IndexAddCommand.self, IndexRemoveCommand.self, IndexListCommand.self,
-                      IndexStatsCommand.self, IndexCompactCommand.self])
+                      IndexStatsCommand.self, IndexCheckCommand.self, IndexCompactCommand.self])
 }
 
 struct IndexLocation: ParsableArguments {
@@ -77,6 +77,24 @@ struct IndexStatsCommand: ParsableCommand {
             print("\(l.key): \(l.postings) postings (\(l.postingsInBlocks) in \(l.sealedBlocks) sealed blocks), "
                   + "\(l.nonEmptyWords) non-empty words, longest lists: \(longest)")
         }
+    }
+}
+
+struct IndexCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Verify the index's invariants: records, paths, hashes, postings, word lists, norms.",
+        discussion: "Exit status 1 when anything is wrong; the first 100 problems are printed.")
+    @OptionGroup var location: IndexLocation
+
+    func run() throws {
+        let (r, withVocabulary) = try SearchIndex.check(location.url)
+        for p in r.problems { print("problem: \(p)") }
+        if r.problemCount > r.problems.count { print("… and \(r.problemCount - r.problems.count) more") }
+        print("\(r.isConsistent ? "consistent" : "INCONSISTENT"): \(r.images) images, \(r.postings) postings checked"
+              + (withVocabulary ? "" : " (norms not checked: the index's vocabulary is not readable)")
+              + (r.isConsistent ? "" : ", \(r.problemCount) problems"))
+        if !r.isConsistent { throw ExitCode(1) }
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Index
+import Quantizer
 
 /// Index operations that need no vocabulary or network: listing, statistics, removal and
 /// compaction work on the LMDB store alone.
@@ -17,6 +18,19 @@ extension SearchIndex {
     /// Removes images by path (resolved like `add` resolves them); returns how many were indexed.
     public static func remove(_ paths: [String], from directory: URL) throws -> Int {
         try remove(paths, from: try IndexStore.open(at: directory, expecting: nil))
+    }
+
+    /// Verifies the index's invariants on one snapshot (`IndexSnapshot.consistencyCheck`); the
+    /// norms are checked against the IDF of the vocabulary the index records, when that file is
+    /// there (`vocabularyChecked`).
+    public static func check(_ directory: URL) throws -> (report: IndexCheck, vocabularyChecked: Bool) {
+        let store = try IndexStore.open(at: directory, expecting: nil, options: IndexStoreOptions(readOnly: true))
+        let record = directory.appendingPathComponent(vocabularyPathFile)
+        let idf: [[Float]]? = (try? String(contentsOf: record, encoding: .utf8))
+            .map { URL(fileURLWithPath: $0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            .flatMap { try? Vocabulary.load(from: $0) }
+            .flatMap { v in v.layers.map(\.key) == store.meta.layerKeys ? v.layers.map(\.idf) : nil }
+        return (try store.withSnapshot { try $0.consistencyCheck(idf: idf) }, idf != nil)
     }
 
     /// Writes a compacted copy of the index to `destination` (absent or empty), with the

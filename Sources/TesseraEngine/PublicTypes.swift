@@ -10,6 +10,7 @@
 @_exported import struct Fusion.VerificationOptions
 @_exported import struct Index.ImageRecord
 @_exported import struct Index.IndexStats
+@_exported import struct Index.IndexCheck
 @_exported import struct Index.IndexMeta
 @_exported import enum Index.IndexError
 @_exported import struct Index.IndexStorageError

@@ -54,6 +54,9 @@ final class CommandLineTests: XCTestCase {
             guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("data.mdb").path) else { continue }
             let partial = try snapshot(dir)   // opens after the kill
             if partial.images < 48 { sawPartial = true }
+            let check = try EngineFixture.runCLI(["index", "check", "--index", dir.path])
+            XCTAssertEqual(check.status, 0, check.output)
+            XCTAssertTrue(check.output.contains("consistent: \(partial.images) images"), check.output)
             // Whole images only: every stored image carries all its postings, so the postings of
             // the partial index are exactly those of its images in the clean index.
             let store = try IndexStore.open(at: dir, expecting: nil, options: IndexStoreOptions(readOnly: true))

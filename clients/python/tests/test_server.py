@@ -269,6 +269,9 @@ class ServerTests(unittest.TestCase):
         server.process.kill()
         t.join()
         server.stop()
+        check = subprocess.run([str(CLI), "index", "check", "--index", str(index)], capture_output=True, text=True)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.assertIn("consistent", check.stdout)
         # The index opens, and every image it lists is whole: found by its own content.
         server = Server(index)
         try:
