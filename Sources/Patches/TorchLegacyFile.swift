@@ -72,7 +72,10 @@ public enum TorchLegacyFile {
             let n = Int(Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int64.self)))
             let size = elementSizes[key] ?? 4
             offset += 8
-            guard n >= 0, offset + n * size <= bytes.count else { throw TorchFileError.truncated("storage \(key)") }
+            // n comes from the file: compare by division, so a huge claim cannot wrap around.
+            guard n >= 0, size > 0, n <= (bytes.count - offset) / size else {
+                throw TorchFileError.truncated("storage \(key) claims \(n) elements")
+            }
             storages[key] = (offset, n, size)
             offset += n * size
         }
@@ -96,16 +99,32 @@ public enum TorchLegacyFile {
     /// 0x1950a86a20f9469cfc6c as little-endian bytes (LONG1 payload).
     static let magicLimbs: [UInt8] = [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]
 
-    /// Copies a strided view of a storage into a contiguous array.
+    /// Copies a strided view of a storage into a contiguous array. The view's numbers come from
+    /// the file, so before anything is allocated they must be non-negative, their products must
+    /// not overflow, the view must lie inside its storage and hold no more elements than it (a
+    /// weight file has no broadcast views): a tensor claiming 2^40 elements is refused, not allocated.
     static func materialise(_ t: TensorRef, storage s: (offset: Int, count: Int, elementSize: Int),
                             bytes: UnsafeRawBufferPointer, name: String) throws -> Tensor {
-        let count = t.size.reduce(1, *)
-        var maxIndex = t.storageOffset
-        for (d, n) in t.size.enumerated() where n > 0 { maxIndex += (n - 1) * t.stride[d] }
-        guard count == 0 || maxIndex < s.count else {
-            throw TorchFileError.badShape(
-                "\(name): view \(t.size) stride \(t.stride) exceeds its storage of \(s.count)")
+        func bad(_ why: String) -> TorchFileError {
+            .badShape("\(name): view \(t.size) stride \(t.stride) offset \(t.storageOffset): \(why)")
         }
+        guard t.stride.count == t.size.count, t.storageOffset >= 0, t.size.allSatisfy({ $0 >= 0 }),
+              t.stride.allSatisfy({ $0 >= 0 }) else { throw bad("negative or mismatched numbers") }
+        var count = 1
+        for n in t.size {
+            let (c, overflow) = count.multipliedReportingOverflow(by: n)
+            guard !overflow else { throw bad("its element count overflows") }
+            count = c
+        }
+        guard count <= s.count else { throw bad("\(count) elements from a storage of \(s.count)") }
+        var maxIndex = t.storageOffset
+        for (d, n) in t.size.enumerated() where n > 0 {
+            let (step, o1) = (n - 1).multipliedReportingOverflow(by: t.stride[d])
+            let (sum, o2) = maxIndex.addingReportingOverflow(step)
+            guard !o1 && !o2 else { throw bad("its extent overflows") }
+            maxIndex = sum
+        }
+        guard count == 0 || maxIndex < s.count else { throw bad("exceeds its storage of \(s.count)") }
         var values = [Float](repeating: 0, count: count)
         let base = bytes.baseAddress! + s.offset
         let rank = t.size.count

@@ -170,8 +170,10 @@ extension Vocabulary {
                 guard let s = lh.sections.first(where: { $0.name == name }) else {
                     throw VocabularyFileError.malformedHeader("layer \(key): section \(name) missing")
                 }
-                guard s.count == count, s.type == type, s.offset >= 0, s.offset % 64 == 0,
-                      dataStart + s.offset + 4 * count <= end else {
+                // Counts and offsets come from the file: bounds are compared by division, so a
+                // header claiming 10^9 words is refused before anything is read or allocated.
+                guard count >= 0, s.count == count, s.type == type, s.offset >= 0, s.offset % 64 == 0,
+                      s.offset <= end - dataStart, count <= (end - dataStart - s.offset) / 4 else {
                     throw VocabularyFileError.malformedHeader(
                         "layer \(key): section \(name) has \(s.count) \(s.type) at \(s.offset), "
                             + "expected \(count) \(type) in bounds")
@@ -183,7 +185,11 @@ extension Vocabulary {
             /// A rows×cols section: in place from the mapping when there is one (sections are
             /// 64-byte aligned in a page-aligned mapping) and the host is little-endian, else copied.
             func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> Matrix {
-                let bytes = try section(name, rows * cols)
+                let (n, overflow) = rows.multipliedReportingOverflow(by: cols)
+                guard !overflow, rows >= 0, cols >= 0 else {
+                    throw VocabularyFileError.malformedHeader("layer \(key): section \(name) of \(rows)×\(cols)")
+                }
+                let bytes = try section(name, n)
                 #if _endian(little)
                 if let file, let base = file.bytes.baseAddress, let p = bytes.baseAddress,
                    Int(bitPattern: p) % MemoryLayout<Float>.alignment == 0 {

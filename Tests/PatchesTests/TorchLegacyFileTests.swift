@@ -5,7 +5,8 @@ import Patches
 
 /// A legacy `torch.save` file built byte by byte: one 2×3 tensor "w" viewing a 6-float
 /// storage with strides (1, 2) — i.e. stored transposed, as the EfficientNet-Lite files are.
-func handMadeLegacyFile(storage: [Float] = [0, 1, 2, 3, 4, 5]) -> Data {
+func handMadeLegacyFile(storage: [Float] = [0, 1, 2, 3, 4, 5], size: (Int32, Int32) = (2, 3),
+                        stride: (Int32, Int32) = (1, 2), claimedCount: Int64? = nil) -> Data {
     var b = [UInt8]()
     func s(_ text: String) { b += Array(text.utf8) }
     func unicode(_ text: String) {
@@ -28,15 +29,16 @@ func handMadeLegacyFile(storage: [Float] = [0, 1, 2, 3, 4, 5]) -> Data {
     b.append(0x28); unicode("storage"); s("ctorch\nFloatStorage\n"); unicode("0"); unicode("cpu")
     b += [0x4B, 0x06, 0x4E, 0x74, 0x51]                    // 6, None, TUPLE, BINPERSID
     b += [0x4B, 0x00]                                      // offset 0
-    b += [0x4B, 0x02, 0x4B, 0x03, 0x86]                    // size (2, 3)
-    b += [0x4B, 0x01, 0x4B, 0x02, 0x86]                    // stride (1, 2)
+    func binint(_ v: Int32) { b.append(0x4A); b += withUnsafeBytes(of: v.littleEndian, Array.init) }
+    binint(size.0); binint(size.1); b.append(0x86)         // size (2, 3)
+    binint(stride.0); binint(stride.1); b.append(0x86)     // stride (1, 2)
     b.append(0x89)                                         // False
     s("ccollections\nOrderedDict\n"); b += [0x29, 0x52]
     b += [0x74, 0x52, 0x73, 0x2E]                          // TUPLE, REDUCE, SETITEM, STOP
     // 5. storage keys ["0"]
     b += [0x80, 0x02, 0x5D]; unicode("0"); b += [0x61, 0x2E]
     // storage: int64 count + float32 values
-    b += withUnsafeBytes(of: Int64(storage.count).littleEndian, Array.init)
+    b += withUnsafeBytes(of: (claimedCount ?? Int64(storage.count)).littleEndian, Array.init)
     for v in storage { b += withUnsafeBytes(of: v.bitPattern.littleEndian, Array.init) }
     return Data(b)
 }
@@ -65,6 +67,26 @@ final class TorchLegacyFileTests: XCTestCase {
         XCTAssertEqual(SHA256.hex([UInt8]()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
                        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+
+    /// Sizes from the file are refused before anything is allocated: a view of 2^40 elements
+    /// over a 6-float storage (stride 0), a storage claiming 2^62 elements (whose byte count
+    /// wraps around in 64 bits), negative sizes and strides, a view past its storage.
+    func testAbsurdSizesAreRefusedBeforeAllocating() {
+        for (what, data) in [
+            ("2^40-element view", handMadeLegacyFile(size: (1 << 20, 1 << 20), stride: (0, 0))),
+            ("overflowing view", handMadeLegacyFile(size: (Int32.max, Int32.max), stride: (Int32.max, 1))),
+            ("2^62-element storage", handMadeLegacyFile(claimedCount: 1 << 62)),
+            ("negative count", handMadeLegacyFile(claimedCount: -1)),
+            ("negative size", handMadeLegacyFile(size: (-2, 3))),
+            ("negative stride", handMadeLegacyFile(stride: (-1, 2))),
+            ("view past storage", handMadeLegacyFile(size: (3, 3), stride: (1, 3))),
+        ] {
+            XCTAssertThrowsError(try TorchLegacyFile.tensors(in: data), what) {
+                XCTAssert($0 is TorchFileError, "\(what): \($0)")
+            }
+        }
+        XCTAssertNoThrow(try TorchLegacyFile.tensors(in: handMadeLegacyFile(size: (3, 2), stride: (2, 1))))
     }
 
     func testZipFormatIsRejected() {
