@@ -356,11 +356,21 @@ public final class IndexStore: @unchecked Sendable {
 
     /// Writes a compacted copy of the index (free pages dropped, `MDB_CP_COMPACT`)
     /// into `destination`, which is created if missing and must not hold an index.
+    ///
+    /// The copy is written into `destination/.compacting/` and its `data.mdb` renamed into place
+    /// only when complete, so a killed compaction leaves no index at `destination` (and a rerun
+    /// starts afresh), never a half-written one.
     public func compact(to destination: URL) throws {
         let fm = FileManager.default
         if fm.fileExists(atPath: Self.dataFile(destination).path) { throw IndexError.alreadyExists(destination.path) }
-        try fm.createDirectory(at: destination, withIntermediateDirectories: true)
-        try env.copy(to: destination, compact: true)
+        let partial = destination.appendingPathComponent(".compacting", isDirectory: true)
+        try? fm.removeItem(at: partial)
+        try fm.createDirectory(at: partial, withIntermediateDirectories: true)
+        try env.copy(to: partial, compact: true)
+        guard rename(Self.dataFile(partial).path, Self.dataFile(destination).path) == 0 else {
+            throw IndexStorageError(code: errno, operation: "rename the compacted copy into \(destination.path)")
+        }
+        try? fm.removeItem(at: partial)
     }
 
     func nextImageID(_ txn: LMDBTransaction) throws -> ImageID {

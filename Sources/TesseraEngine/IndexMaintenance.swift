@@ -36,11 +36,18 @@ extension SearchIndex {
     /// Writes a compacted copy of the index to `destination` (absent or empty), with the
     /// record of its vocabulary.
     public static func compact(_ directory: URL, to destination: URL) throws {
-        try IndexStore.open(at: directory, expecting: nil, options: IndexStoreOptions(readOnly: true))
-            .compact(to: destination)
+        let store = try IndexStore.open(at: directory, expecting: nil, options: IndexStoreOptions(readOnly: true))
+        // The vocabulary record first: the copy becomes an index only when its data.mdb lands.
         let record = directory.appendingPathComponent(vocabularyPathFile)
+        let copied = destination.appendingPathComponent(vocabularyPathFile)
         if FileManager.default.fileExists(atPath: record.path) {
-            try FileManager.default.copyItem(at: record, to: destination.appendingPathComponent(vocabularyPathFile))
+            guard !FileManager.default.fileExists(atPath: destination.appendingPathComponent("data.mdb").path) else {
+                throw IndexError.alreadyExists(destination.path)
+            }
+            try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(at: copied)
+            try FileManager.default.copyItem(at: record, to: copied)
         }
+        try store.compact(to: destination)
     }
 }

@@ -71,6 +71,26 @@ final class IndexCheckTests: XCTestCase {
         XCTAssertTrue(r.problems.contains { $0.contains("content-hash entry names image 11") }, "\(r.problems)")
     }
 
+    /// A compaction killed midway leaves its partial copy aside, never an index at the
+    /// destination; the rerun replaces it with a whole, consistent copy.
+    func testCompactionLandsWholeOrNotAtAll() throws {
+        let s = try store()
+        let destination = Synthetic.tempDirectory()
+        dirs.append(destination)
+        let partial = destination.appendingPathComponent(".compacting")
+        try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true)
+        try Data(repeating: 0x5A, count: 4096).write(to: partial.appendingPathComponent("data.mdb"))
+        XCTAssertThrowsError(try IndexStore.open(at: destination, expecting: nil)) {
+            XCTAssertEqual($0 as? IndexError, .notFound(destination.path))
+        }
+        try s.compact(to: destination)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: partial.path))
+        let copy = try IndexStore.open(at: destination, expecting: Synthetic.identity)
+        XCTAssertEqual(try copy.images(), try s.images())
+        XCTAssertTrue(try copy.withSnapshot { try $0.consistencyCheck() }.isConsistent)
+        XCTAssertThrowsError(try s.compact(to: destination), "never over an index")
+    }
+
     func testAWrongNormIsFoundAgainstTheIDF() throws {
         let s = try store()
         var record = try XCTUnwrap(try s.withSnapshot { try $0.image(id: 4) })
