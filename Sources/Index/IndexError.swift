@@ -20,6 +20,9 @@ public enum IndexError: Error, Equatable, CustomStringConvertible {
     case pathAlreadyIndexed(String)
     /// A write on an index opened read-only.
     case readOnly
+    /// The index's directory cannot be written (a read-only file system, or no permission):
+    /// it can be queried, not changed.
+    case directoryNotWritable(String)
     /// A snapshot used after its `withSnapshot` closure returned.
     case snapshotClosed
 
@@ -37,6 +40,7 @@ public enum IndexError: Error, Equatable, CustomStringConvertible {
         case .invalidInput(let m): return "invalid input: \(m)"
         case .pathAlreadyIndexed(let p): return "path already indexed with different content: \(p)"
         case .readOnly: return "the index was opened read-only"
+        case .directoryNotWritable(let m): return "the index cannot be written (queries still work): \(m)"
         case .snapshotClosed: return "index snapshot used after its closure returned"
         }
     }

@@ -11,7 +11,9 @@ final class WriterLock {
         let path = directory.appendingPathComponent("writer.lock").path
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw IndexError.busy("cannot open \(path): \(String(cString: strerror(errno)))")
+            let err = errno
+            let why = "cannot open \(path): \(String(cString: strerror(err)))"
+            throw err == EROFS || err == EACCES || err == EPERM ? IndexError.directoryNotWritable(why) : IndexError.busy(why)
         }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let err = errno

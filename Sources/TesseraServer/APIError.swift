@@ -39,6 +39,7 @@ struct APIError: HTTPResponseError {
             switch e {
             case .busy: return APIError(.conflict, "\(e)")
             case .readOnly: return APIError(.forbidden, "the index is open read-only")
+            case .directoryNotWritable: return APIError(.forbidden, "\(e)")
             default: return APIError(.internalServerError, "\(e)")
             }
         case let e as EngineError: return APIError(.badRequest, "\(e)")

@@ -4,18 +4,10 @@ import TesseraCore
 @testable import Index
 
 /// `IndexSnapshot.consistencyCheck` finds each kind of damage, and nothing in a sound index.
-final class IndexCheckTests: XCTestCase {
-    var dirs: [URL] = []
-    override func tearDown() {
-        for d in dirs { try? FileManager.default.removeItem(at: d) }
-        dirs = []
-    }
-
+final class IndexCheckTests: TemporaryDirectoryTestCase {
     /// A sound store of 20 images, 3 of them removed again, some postings sealed into blocks.
     func store() throws -> IndexStore {
-        let d = Synthetic.tempDirectory()
-        dirs.append(d)
-        let s = try IndexStore.create(at: d, meta: Synthetic.meta())
+        let s = try IndexStore.create(at: tempDir(), meta: Synthetic.meta())
         _ = try s.add((0..<20).map { Synthetic.image($0) })
         _ = try s.remove(paths: [3, 7, 11].map { Synthetic.image($0).path })
         return s
@@ -75,8 +67,7 @@ final class IndexCheckTests: XCTestCase {
     /// destination; the rerun replaces it with a whole, consistent copy.
     func testCompactionLandsWholeOrNotAtAll() throws {
         let s = try store()
-        let destination = Synthetic.tempDirectory()
-        dirs.append(destination)
+        let destination = tempDir()
         let partial = destination.appendingPathComponent(".compacting")
         try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true)
         try Data(repeating: 0x5A, count: 4096).write(to: partial.appendingPathComponent("data.mdb"))

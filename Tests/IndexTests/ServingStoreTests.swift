@@ -5,14 +5,7 @@ import TesseraCore
 
 /// What a long-running reader and writer (the query server) needs of the store: per-write
 /// locking, snapshot generations, paged image reads, and map growth while snapshots are open.
-final class ServingStoreTests: XCTestCase {
-    var dirs: [URL] = []
-    override func tearDown() {
-        for d in dirs { try? FileManager.default.removeItem(at: d) }
-        dirs = []
-    }
-    func tempDir() -> URL { let d = Synthetic.tempDirectory(); dirs.append(d); return d }
-
+final class ServingStoreTests: TemporaryDirectoryTestCase {
     func testPerWriteLockingLetsAnotherWriterInBetweenWrites() throws {
         let dir = tempDir()
         _ = try IndexStore.create(at: dir, meta: Synthetic.meta())

@@ -1,4 +1,5 @@
 import Foundation
+import XCTest
 import TesseraCore
 @testable import Index
 
@@ -63,4 +64,15 @@ enum Synthetic {
             return out
         }
     }
+}
+
+/// A test case that removes, after each test, the temporary directories it asked for.
+class TemporaryDirectoryTestCase: XCTestCase {
+    var dirs: [URL] = []
+    override func tearDown() {
+        for d in dirs { try? FileManager.default.removeItem(at: d) }
+        dirs = []
+        super.tearDown()
+    }
+    func tempDir() -> URL { let d = Synthetic.tempDirectory(); dirs.append(d); return d }
 }

@@ -3,10 +3,12 @@ import Foundation
 import TesseraCore
 @testable import Index
 
-/// `add` on a file system that fills up: a clear error that says so, the index exactly as it was
-/// before the failed transaction, and a later add on a roomier disk completes. Mounts a 768 KiB
-/// tmpfs, so it needs root and a machine that allows mounts (these do; elsewhere it skips).
-final class FullDiskTests: XCTestCase {
+/// Storage that refuses writes. A file system that fills up: a clear error that says so, the
+/// index exactly as it was before the failed transaction, and a later add on a roomier disk
+/// completes. A read-only file system: queries work, writes fail with a clear error. Both mount
+/// (a 768 KiB tmpfs, a read-only bind mount), so they need root and a machine that allows
+/// mounts (these do; elsewhere they skip).
+final class StorageFaultTests: XCTestCase {
     func testAFullDiskFailsCleanlyAndTheIndexGoesOnElsewhere() throws {
         guard getuid() == 0 else { throw XCTSkip("mounting a tmpfs needs root") }
         let mount = Synthetic.tempDirectory()
@@ -65,6 +67,32 @@ final class FullDiskTests: XCTestCase {
         for batch in batches[(committed / 8)..<(committed / 8 + 10)] { _ = try moved.add(batch) }
         XCTAssertEqual(try moved.images().count, committed + 80)
         XCTAssertTrue(try moved.withSnapshot { try $0.consistencyCheck() }.isConsistent)
+    }
+
+    func testAReadOnlyDirectoryAnswersQueriesAndRefusesWrites() throws {
+        guard getuid() == 0 else { throw XCTSkip("a read-only bind mount needs root") }
+        let dir = Synthetic.tempDirectory()
+        let view = Synthetic.tempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir); try? FileManager.default.removeItem(at: view) }
+        do {
+            let store = try IndexStore.create(at: dir, meta: Synthetic.meta())
+            _ = try store.add((0..<6).map { Synthetic.image($0) })
+        }
+        try FileManager.default.createDirectory(at: view, withIntermediateDirectories: true)
+        guard Self.run("/bin/mount", ["--bind", dir.path, view.path]) == 0 else {
+            throw XCTSkip("this machine does not let the test mount")
+        }
+        defer { _ = Self.run("/bin/umount", [view.path]) }
+        XCTAssertEqual(Self.run("/bin/mount", ["-o", "remount,ro,bind", view.path]), 0)
+        let reader = try IndexStore.open(at: view, expecting: Synthetic.identity,
+                                         options: IndexStoreOptions(readOnly: true))
+        XCTAssertEqual(try reader.images().count, 6)
+        XCTAssertTrue(try reader.withSnapshot { try $0.consistencyCheck() }.isConsistent)
+        XCTAssertThrowsError(try IndexStore.open(at: view, expecting: Synthetic.identity)) {
+            guard case .directoryNotWritable(let why)? = $0 as? IndexError else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("Read-only file system"), why)
+        }
+        XCTAssertThrowsError(try reader.add([Synthetic.image(9)])) { XCTAssertEqual($0 as? IndexError, .readOnly) }
     }
 
     static func run(_ tool: String, _ args: [String]) -> Int32 {
