@@ -13,7 +13,8 @@ final class WriterLock {
         guard fd >= 0 else {
             let err = errno
             let why = "cannot open \(path): \(String(cString: strerror(err)))"
-            throw err == EROFS || err == EACCES || err == EPERM ? IndexError.directoryNotWritable(why) : IndexError.busy(why)
+            let readOnly = err == EROFS || err == EACCES || err == EPERM
+            throw readOnly ? IndexError.directoryNotWritable(why) : IndexError.busy(why)
         }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let err = errno
