@@ -14,12 +14,9 @@ venv="$cache/schemathesis-venv"
 work="$(mktemp -d)"
 cp -r "$index" "$work/index"
 echo "conformance-token" >"$work/token"
-.build/release/tessera serve --index "$work/index" --port 0 --token-file "$work/token" --idle-timeout 5 \
-  >"$work/log" 2>&1 &
-server=$!
+source scripts/start-server.sh
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 300); do grep -q "http://" "$work/log" && break; sleep 0.2; done
-url="$(grep -o 'http://[^ ]*' "$work/log")"
+start_server "$work/log" --index "$work/index" --token-file "$work/token" --idle-timeout 5
 status=0
 spec="$PWD/Sources/TesseraServer/openapi.yaml"
 cd "$work"  # schemathesis keeps its example database in the working directory

@@ -14,11 +14,9 @@ cat >"$work/post.lua" <<LUA
 local f = io.open("$query", "rb"); local body = f:read("*a"); f:close()
 wrk.method = "POST"; wrk.body = body; wrk.headers["Content-Type"] = "image/jpeg"
 LUA
-.build/release/tessera serve --index "$index" --port 0 --queue-limit 64 "$@" >"$work/log" 2>&1 &
-server=$!
+source scripts/start-server.sh
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 300); do grep -q "http://" "$work/log" && break; sleep 0.2; done
-url="$(grep -o 'http://[^ ]*' "$work/log")"
+start_server "$work/log" --index "$index" --queue-limit 64 "$@"
 curl -s -o /dev/null -X POST --data-binary @"$query" -H 'Content-Type: image/jpeg' "$url/v1/query"  # warm up
 echo "| concurrency | queries/s | p50 ms | p99 ms | errors |"
 echo "|---|---|---|---|---|"

@@ -12,11 +12,9 @@ if ! command -v chromium >/dev/null; then
   $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 log="$(mktemp)"
-.build/release/tessera serve --index "$index" --port 0 >"$log" 2>&1 &
-server=$!
+source scripts/start-server.sh
 trap 'kill $server 2>/dev/null; rm -f "$log"' EXIT
-for _ in $(seq 100); do grep -q "http://" "$log" && break; sleep 0.2; done
-url="$(grep -o 'http://[^ ]*' "$log")"
+start_server "$log" --index "$index"
 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1300,900 \
   --virtual-time-budget=20000 --screenshot="$out" "$url/#query=$id" >/dev/null 2>&1
 echo "$out"

@@ -43,10 +43,9 @@ struct ServeCommand: ParsableCommand {
         config.workers = workers
         config.queueLimit = queueLimit
         config.idleTimeoutSeconds = idleTimeout
-        config.readOnly = readOnly
         let index = try LiveIndex(directory: location.url, modelPath: modelOptions.model, readOnly: readOnly)
         let server = try QueryServer(index: index, configuration: config)
-        let images = try index.stats().images
+        let images = try index.imageCount()
         let done = DispatchSemaphore(value: 0)
         let outcome = ServeOutcome()
         let host = self.host

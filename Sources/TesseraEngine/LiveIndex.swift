@@ -74,13 +74,7 @@ public final class LiveIndex: @unchecked Sendable {
                 preparedGeneration = snap.generation
             }
             if let p = prepared[key] { return p }
-            let images = try snap.images().map {
-                DatabaseImage(id: $0.id, path: $0.path, norms: $0.norms, global: $0.globalDescriptor)
-            }
-            let p = try SearchPipeline(vocabulary: index.vocabulary, extractor: index.extractor,
-                                       whitening: index.whitening, lists: snap, geometry: snap, images: images,
-                                       options: options)
-            // A newer snapshot may have prepared meanwhile only under this lock, so this is current.
+            let p = try index.pipeline(on: snap, options: options)
             prepared[key] = p
             return p
         }
@@ -101,7 +95,11 @@ public final class LiveIndex: @unchecked Sendable {
         try index.store.withSnapshot { try $0.image(id: id) }
     }
 
+    /// Images, postings per layer, bytes: walks every layer's lists (`IndexStore.stats`).
     public func stats() throws -> IndexStats { try index.store.stats() }
+
+    /// Images in the newest committed state, from LMDB's record count (no walk; for metrics).
+    public func imageCount() throws -> Int { try index.store.withSnapshot { try $0.imageCount() } }
 
     /// A JPEG thumbnail of image `id`, its longer side at most `longSide` pixels (decoded with
     /// DCT scaling, so cheap); nil when no image has this id. Throws when the file is gone or unreadable.

@@ -1,6 +1,7 @@
 import Foundation
 import Fusion
 import GlobalDescriptors
+import Index
 import Quantizer
 import TesseraCore
 
@@ -285,13 +286,16 @@ public final class SearchPipeline {
 extension SearchIndex {
     /// Runs `body` with a search prepared on a consistent snapshot of the index.
     public func withPipeline<R>(_ options: QueryOptions, _ body: (SearchPipeline) throws -> R) throws -> R {
-        try store.withSnapshot { snap in
-            let images = try snap.images().map {
-                DatabaseImage(id: $0.id, path: $0.path, norms: $0.norms, global: $0.globalDescriptor)
-            }
-            return try body(try SearchPipeline(vocabulary: vocabulary, extractor: extractor, whitening: whitening,
-                                               lists: snap, geometry: snap, images: images, options: options))
+        try store.withSnapshot { snap in try body(try pipeline(on: snap, options: options)) }
+    }
+
+    /// A search prepared on `snap`: its images' norms, paths and global descriptors gathered once.
+    func pipeline(on snap: IndexSnapshot, options: QueryOptions) throws -> SearchPipeline {
+        let images = try snap.images().map {
+            DatabaseImage(id: $0.id, path: $0.path, norms: $0.norms, global: $0.globalDescriptor)
         }
+        return try SearchPipeline(vocabulary: vocabulary, extractor: extractor, whitening: whitening,
+                                  lists: snap, geometry: snap, images: images, options: options)
     }
 
     /// Queries with image files; a file that cannot be read or searched throws.

@@ -20,8 +20,6 @@ public struct ServerConfiguration: Sendable {
     public var queueLimit = 32
     /// A connection that sends nothing for this long, mid-request or idle, is closed.
     public var idleTimeoutSeconds = 30
-    /// Open the index read-only: queries only, every write answers 403.
-    public var readOnly = false
     public init() {}
 }
 
@@ -92,7 +90,7 @@ public final class QueryServer: Sendable {
         }
         router.get("/metrics") { [self] request, _ in
             try authorize(request, .read)
-            let count = try? index.stats().images
+            let count = try? index.imageCount()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                             body: .init(byteBuffer: ByteBuffer(string: metrics.exposition(imageCount: count))))
         }

@@ -14,15 +14,14 @@ final class ServingStoreTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(try store.add([Synthetic.image(0)]), [.added(0)])
         // Between its writes the lock is free: another writer (a WriterLock stands for
         // `tessera index add` in another process) takes it...
-        var other: WriterLock? = try WriterLock(directory: dir)
-        // ...and while it holds the lock, this store's writes fail at once, writing nothing.
-        XCTAssertThrowsError(try store.add([Synthetic.image(1)])) {
-            XCTAssertEqual($0 as? IndexError, .busy("another process is writing to this index"))
+        try withExtendedLifetime(try WriterLock(directory: dir)) {
+            // ...and while it holds the lock, this store's writes fail at once, writing nothing.
+            XCTAssertThrowsError(try store.add([Synthetic.image(1)])) {
+                XCTAssertEqual($0 as? IndexError, .busy("another process is writing to this index"))
+            }
+            XCTAssertThrowsError(try store.remove(paths: [Synthetic.image(0).path]))
+            XCTAssertEqual(try store.images().count, 1)
         }
-        XCTAssertThrowsError(try store.remove(paths: [Synthetic.image(0).path]))
-        XCTAssertEqual(try store.images().count, 1)
-        other = nil
-        XCTAssertNil(other)
         XCTAssertEqual(try store.add([Synthetic.image(1)]), [.added(1)])
     }
 
