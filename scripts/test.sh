@@ -13,7 +13,16 @@ log="$(mktemp)"
 pylog="$(mktemp)"
 trap 'rm -f "$log" "$pylog"' EXIT
 status=0
-swift test -c release -Xswiftc -enable-testing --skip-build "$@" 2>&1 | tee "$log" || status=$?
+# Bounded: a hung test fails the run at once with its name as the log's last line, instead of
+# running into CI's limit (the suite takes about 10 minutes on 2 cores). Line-buffered, so
+# the log is complete up to the moment of a hang.
+swift_limit="${TESSERA_TEST_TIMEOUT_MIN:-40}"
+timeout --kill-after=30 "${swift_limit}m" stdbuf -oL -eL \
+  swift test -c release -Xswiftc -enable-testing --skip-build "$@" 2>&1 | tee "$log" || status=$?
+if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+  echo "test.sh: the Swift tests did not finish within $swift_limit minutes; the last test started:"
+  grep -E "^Test Case '.*' started" "$log" | tail -1 || true
+fi
 # XCTest's last summary line: "Executed N tests, with M failures (...)".
 summary="$(grep -E '^[[:space:]]*Executed [0-9]+ tests?, with [0-9]+ failures?' "$log" | tail -1 || true)"
 if [ -z "$summary" ]; then
@@ -26,7 +35,8 @@ failed="$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')"
 # the Swift tests were filtered with arguments).
 if [ "$#" -eq 0 ]; then
   py_status=0
-  PYTHONPATH=clients/python "$cache/venv/bin/python" -m unittest discover -s clients/python/tests -v 2>&1 \
+  PYTHONPATH=clients/python timeout --kill-after=30 15m \
+    "$cache/venv/bin/python" -m unittest discover -s clients/python/tests -v 2>&1 \
     | tee "$pylog" || py_status=$?
   ran="$(grep -E '^Ran [0-9]+ tests?' "$pylog" | sed -E 's/Ran ([0-9]+).*/\1/' || true)"
   bad="$(grep -E '^FAILED \(' "$pylog" | grep -oE '(failures|errors)=[0-9]+' | cut -d= -f2 | awk '{s += $1} END {print s + 0}' || true)"

@@ -139,32 +139,84 @@ final class QueryParametersTests: XCTestCase {
 }
 
 final class WorkQueueTests: XCTestCase {
-    func testAFullQueueRefusesAtOnceAndRecovers() async throws {
-        let queue = WorkQueue(workers: 1, waiting: 1)
-        let gate = DispatchSemaphore(value: 0)
-        let first = Task { try await queue.run { gate.wait(); return 1 } }
-        let second = Task { try await queue.run { 2 } }
-        while queue.depth < 2 { try await Task.sleep(nanoseconds: 1_000_000) }
-        do {
-            _ = try await queue.run { 3 }
-            XCTFail("a third job fits neither a worker nor the queue")
-        } catch is WorkQueue.Full {}
-        gate.signal()
-        let a = try await first.value, b = try await second.value
-        XCTAssertEqual(a + b, 3)
-        XCTAssertEqual(queue.depth, 0)
-        let c = try await queue.run { 4 }
-        XCTAssertEqual(c, 4)
+    /// Runs `body` as a detached task and waits for it at most `seconds`: a hang fails the test
+    /// instead of stalling the suite.
+    func within<R: Sendable>(_ seconds: Double = 20, _ body: @escaping @Sendable () async throws -> R) throws -> R {
+        let box = ResultBox<R>()
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + seconds) == .success, let result = box.result else {
+            throw TimedOut(seconds: seconds)
+        }
+        return try result.get()
     }
 
-    func testJobErrorsReachTheCaller() async {
+    func testAFullQueueRefusesAtOnceAndRecovers() throws {
+        let queue = WorkQueue(workers: 1, waiting: 1)
+        let gate = DispatchSemaphore(value: 0)
+        let sum = try within {
+            let first = Task.detached { try await queue.run { gate.wait(); return 1 } }
+            let second = Task.detached { try await queue.run { 2 } }
+            let deadline = Date(timeIntervalSinceNow: 10)
+            while queue.depth < 2 && Date() < deadline { try await Task.sleep(nanoseconds: 1_000_000) }
+            XCTAssertEqual(queue.depth, 2)
+            do {
+                _ = try await queue.run { 3 }
+                XCTFail("a third job fits neither a worker nor the queue")
+            } catch is WorkQueue.Full {}
+            gate.signal()
+            return try await first.value + second.value
+        }
+        XCTAssertEqual(sum, 3)
+        XCTAssertEqual(queue.depth, 0)
+        XCTAssertEqual(try within { try await queue.run { 4 } }, 4)
+    }
+
+    func testJobErrorsReachTheCaller() throws {
         struct Boom: Error {}
         let queue = WorkQueue(workers: 2, waiting: 0)
-        do {
-            _ = try await queue.run { () throws -> Int in throw Boom() }
-            XCTFail()
-        } catch {
-            XCTAssertTrue(error is Boom)
+        XCTAssertThrowsError(try within { try await queue.run { () throws -> Int in throw Boom() } }) {
+            XCTAssertTrue($0 is Boom, "\($0)")
         }
     }
+
+    /// Jobs that block (a CNN pass, a wait) must leave Swift concurrency's threads free: here
+    /// only a task on that pool can release them. Jobs on libdispatch's shared pool deadlock.
+    func testBlockedJobsLeaveTheTaskPoolFree() throws {
+        let workers = 8 * ProcessInfo.processInfo.activeProcessorCount
+        let queue = WorkQueue(workers: workers, waiting: 0)
+        let release = DispatchSemaphore(value: 0)
+        let started = DispatchSemaphore(value: 0)
+        let jobs = (0..<workers).map { n in
+            Task.detached { try await queue.run { started.signal(); release.wait(); return n } }
+        }
+        // Seconds where milliseconds are needed; jobs on the shared pool take one more second
+        // per job past the core count to start, as libdispatch adds threads.
+        let deadline = DispatchTime.now() + 5
+        for n in 0..<workers {
+            guard started.wait(timeout: deadline) == .success else {
+                for _ in 0..<workers { release.signal() }
+                return XCTFail("only \(n) of \(workers) blocking jobs started within 5 s")
+            }
+        }
+        let total = try within(5) {
+            await Task.detached { for _ in 0..<workers { release.signal() } }.value
+            var total = 0
+            for job in jobs { total += try await job.value }
+            return total
+        }
+        XCTAssertEqual(total, workers * (workers - 1) / 2)
+    }
+}
+
+private struct TimedOut: Error, CustomStringConvertible {
+    let seconds: Double
+    var description: String { "no result within \(seconds) s" }
+}
+
+private final class ResultBox<R>: @unchecked Sendable {
+    var result: Result<R, Error>?
 }

@@ -44,7 +44,14 @@ class Server:
             args += ["--token-file", str(tf)]
         self.log = open(Path(self.work) / "log", "w+")
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
-        line = self.process.stdout.readline()
+        # The first line says where it listens; a server that never says it fails the test.
+        first = []
+        reader = threading.Thread(target=lambda: first.append(self.process.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout=120)
+        line = first[0] if first else ""
+        if not first:
+            self.process.kill()
         if "http://" not in line:
             self.log.seek(0)
             raise RuntimeError(f"server did not start: {line!r} {self.log.read()}")
