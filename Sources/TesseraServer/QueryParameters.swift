@@ -12,6 +12,7 @@ import TesseraEngine
 /// | `layers` | comma-separated layer keys, as `tessera query --layers` | `layers` |
 /// | `ma` | 1…16 | `multipleAssignment` |
 /// | `rerank` | true/false | `rerank` |
+/// | `rerank_global` | 0…1000 | `rerankOptions.globalCandidates` |
 /// | `qe` | 0…100 | `queryExpansion` |
 /// | `global_only` | true/false | `globalOnly` |
 /// | `whiten` | true/false | `whiten` |
@@ -22,8 +23,8 @@ public enum QueryParameters {
         public var description: String
     }
 
-    public static let names: Set<String> = ["top", "layers", "ma", "rerank", "qe", "global_only", "whiten", "verify",
-                                            "verify_depth"]
+    public static let names: Set<String> = ["top", "layers", "ma", "rerank", "rerank_global", "qe", "global_only",
+                                            "whiten", "verify", "verify_depth"]
 
     /// `layerKeys` are the vocabulary's layer keys, in order (`layers` names them).
     public static func options(_ parameters: [(String, String)], layerKeys: [String],
@@ -42,6 +43,7 @@ public enum QueryParameters {
             case "ma": o.multipleAssignment = try integer(name, value, 1...16)
             case "qe": o.queryExpansion = try integer(name, value, 0...100)
             case "rerank": o.rerank = try boolean(name, value)
+            case "rerank_global": o.rerankOptions.globalCandidates = try integer(name, value, 0...1000)
             case "global_only": o.globalOnly = try boolean(name, value)
             case "whiten": o.whiten = try boolean(name, value)
             case "verify":

@@ -54,9 +54,11 @@ final class EngineFixture: @unchecked Sendable {
         return idx
     }
 
-    /// The `tessera` executable built by the test command.
+    /// The `tessera` executable built by the test command (`TESSERA_CLI` when set: the
+    /// sanitizer runs build it elsewhere).
     static var cli: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        if let path = ProcessInfo.processInfo.environment["TESSERA_CLI"] { return URL(fileURLWithPath: path) }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
             .appendingPathComponent(".build/release/tessera")
     }

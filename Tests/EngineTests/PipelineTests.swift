@@ -55,6 +55,30 @@ final class PipelineTests: XCTestCase {
         }
     }
 
+    /// With global candidates, the global descriptor's best images join the inverted file's
+    /// first K before the rerank: with K = 1 and K_g = 3, the first entries are exactly the
+    /// union of the two shortlists.
+    func testGlobalCandidatesJoinTheRerankedList() throws {
+        let (idx, _) = try Self.corpus.get()
+        let f = try EngineFixture.shared.get()
+        var o = QueryOptions()
+        o.top = 16
+        o.queryExpansion = 0
+        o.rerankOptions.depth = 1
+        o.rerankOptions.globalCandidates = 3
+        try idx.withPipeline(o) { p in
+            let x = try p.extract(f.queries.appendingPathComponent("coffee.jpg").path)
+            var postings = 0
+            let fused = try p.fuse(try p.layerScores(try p.quantize(x), postings: &postings))
+            let bowFirst = p.rank(fused, depth: 1).map(\.0)
+            let globalFirst = p.rank(try p.global.cosines(try p.queryGlobal(x)), depth: 3).map(\.0)
+            let union = Set(bowFirst + globalFirst)
+            let ranked = try p.search(x).results.map(\.id)
+            XCTAssertEqual(Set(ranked.prefix(union.count)), union)
+            XCTAssertGreaterThan(union.count, 1)
+        }
+    }
+
     /// With verification on, the transformed copies of a photo still come first, and the
     /// verified list is the fused list re-scored: the same images in its top, each copy's
     /// verified score above an unrelated image's.

@@ -50,4 +50,18 @@ final class FusionRankingTests: XCTestCase {
         XCTAssertEqual(r[4].1, 1)
         XCTAssertThrowsError(try Reranker.rerank(list, cosines: [1], options: RerankOptions(depth: 3)))
     }
+
+    /// The global candidates join the first K once each, in the global order, with their BoW
+    /// score (0 when they have none), and leave the tail; the tail keeps its order.
+    func testShortlistJoinsGlobalCandidatesOnce() {
+        let list: [(ImageID, Float)] = [(10, 4), (11, 3), (12, 2), (13, 1.9), (14, 1)]
+        let bow: [ImageID: Float] = [13: 1.9, 14: 1]
+        let s = Reranker.shortlist(list, depth: 2, candidates: [14, 10, 20, 14]) { bow[$0] }
+        XCTAssertEqual(s.list.map(\.0), [10, 11, 14, 20, 12, 13])
+        XCTAssertEqual(s.list.map(\.1), [4, 3, 1, 0, 2, 1.9])
+        XCTAssertEqual(s.count, 4)
+        let none = Reranker.shortlist(list, depth: 9, candidates: [12]) { bow[$0] }
+        XCTAssertEqual(none.list.map(\.0), list.map(\.0))
+        XCTAssertEqual(none.count, 5)
+    }
 }

@@ -117,8 +117,9 @@ final class QueryParametersTests: XCTestCase {
     func testValuesAreParsed() throws {
         let o = try QueryParameters.options([("top", "5"), ("rerank", "false"), ("qe", "0"),
                                              ("layers", "logits/fc,head/max"), ("ma", "1"), ("verify_depth", "20"),
-                                             ("global_only", "1")], layerKeys: keys)
+                                             ("global_only", "1"), ("rerank_global", "50")], layerKeys: keys)
         XCTAssertEqual(o.top, 5)
+        XCTAssertEqual(o.rerankOptions.globalCandidates, 50)
         XCTAssertFalse(o.rerank)
         XCTAssertEqual(o.queryExpansion, 0)
         XCTAssertEqual(o.layers, [2, 1])
@@ -130,6 +131,7 @@ final class QueryParametersTests: XCTestCase {
     func testBadValuesAreRefused() {
         for bad in [[("top", "0")], [("top", "x")], [("top", "1001")], [("rerank", "maybe")], [("layers", "nope")],
                     [("layers", "")], [("unknown", "1")], [("top", "2"), ("top", "3")], [("qe", "-1")],
+                    [("rerank_global", "-1")],
                     [("verify", "false"), ("verify_depth", "5")]] {
             XCTAssertThrowsError(try QueryParameters.options(bad, layerKeys: keys), "\(bad)") {
                 XCTAssertTrue($0 is QueryParameters.BadParameter)

@@ -21,7 +21,7 @@ from tessera_client import (BadRequest, Busy, Client, ConnectionFailed, Forbidde
                             UnusableImage)
 
 ROOT = Path(__file__).resolve().parents[3]
-CLI = ROOT / ".build" / "release" / "tessera"
+CLI = Path(os.environ.get("TESSERA_CLI", ROOT / ".build" / "release" / "tessera"))
 CACHE = Path(os.environ.get("TESSERA_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
              / "tessera")
 PHOTOS = CACHE / "photos"
