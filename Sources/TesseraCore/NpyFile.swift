@@ -46,15 +46,20 @@ public enum NpyFile {
         return try withExtendedLifetime(file) { try parse(file.bytes, path: url.path) }
     }
 
-    private static func parse(_ data: UnsafeRawBufferPointer, path: String) throws -> (values: [Float], shape: [Int]) {
+    /// Parses a whole `.npy` image (header and payload). Every length and dimension is checked
+    /// before it is used: a shape whose byte count overflows, a negative dimension or a header
+    /// running past the end is `malformed`, never a trap or an allocation of what it claims.
+    static func parse(_ data: UnsafeRawBufferPointer, path: String) throws -> (values: [Float], shape: [Int]) {
         guard data.count >= 10, Array(data.prefix(6)) == [0x93] + Array("NUMPY".utf8) else {
             throw NpyError.malformed(path, "bad magic")
         }
         let major = data[6]
+        guard (1...3).contains(major) else { throw NpyError.malformed(path, "unknown format version \(major)") }
+        let start = major == 1 ? 10 : 12
+        guard data.count >= start else { throw NpyError.malformed(path, "truncated header") }
         let headerLength = major == 1 ? Int(data[8]) | Int(data[9]) << 8
                                       : Int(data[8]) | Int(data[9]) << 8 | Int(data[10]) << 16 | Int(data[11]) << 24
-        let start = major == 1 ? 10 : 12
-        guard data.count >= start + headerLength else { throw NpyError.malformed(path, "truncated header") }
+        guard data.count - start >= headerLength else { throw NpyError.malformed(path, "truncated header") }
         let header = String(decoding: data[start..<(start + headerLength)], as: UTF8.self)
         guard header.contains("'<f4'"), header.contains("'fortran_order': False") else {
             throw NpyError.malformed(path, "only little-endian float32 C-order arrays are supported: \(header)")
@@ -65,12 +70,17 @@ public enum NpyFile {
         }
         let shape = header[open.upperBound..<close].split(separator: ",")
             .compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        let count = shape.reduce(1, *)
+        var bytes = MemoryLayout<Float>.size
+        for dim in shape {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: dim)
+            guard dim >= 0, !overflow else { throw NpyError.malformed(path, "impossible shape \(shape)") }
+            bytes = product
+        }
         let body = start + headerLength
-        guard data.count >= body + 4 * count else { throw NpyError.malformed(path, "truncated data") }
-        var values = [Float](repeating: 0, count: count)
+        guard data.count - body >= bytes else { throw NpyError.malformed(path, "truncated data") }
+        var values = [Float](repeating: 0, count: bytes / MemoryLayout<Float>.size)
         values.withUnsafeMutableBytes { dst in
-            dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: data[body..<(body + 4 * count)]))
+            dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: data[body..<(body + bytes)]))
         }
         return (values, shape)
     }

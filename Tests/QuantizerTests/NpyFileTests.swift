@@ -33,4 +33,36 @@ final class NpyFileTests: XCTestCase {
         try Data("not numpy".utf8).write(to: url)
         XCTAssertThrowsError(try NpyFile.read(url)) { XCTAssertTrue("\($0)".contains("bad magic"), "\($0)") }
     }
+
+    /// Headers that lie: cut short after a version-2 prefix, a negative or overflowing shape,
+    /// an unknown version. Each is refused as malformed before anything is allocated.
+    func testLyingHeadersAreRefused() throws {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("npy-lies-\(getpid())-\(UUID().uuidString).npy")
+        defer { try? FileManager.default.removeItem(at: url) }
+        func file(version: UInt8, header: String, payload: Int = 0) -> Data {
+            let h = Array(header.utf8)
+            var d: [UInt8] = [0x93] + Array("NUMPY".utf8) + [version, 0]
+            d += version == 1 ? [UInt8(h.count & 0xFF), UInt8(h.count >> 8)] : [UInt8(h.count & 0xFF), 0, 0, 0]
+            return Data(d + h + [UInt8](repeating: 0, count: payload))
+        }
+        func shape(_ s: String) -> String { "{'descr': '<f4', 'fortran_order': False, 'shape': (\(s)), }" }
+        let cases: [(Data, String)] = [
+            (Data([0x93] + Array("NUMPY".utf8) + [2, 0, 0x10, 0]), "truncated header"),  // 10 bytes, version 2
+            (file(version: 9, header: shape("1,")), "unknown format version"),
+            (file(version: 1, header: shape("-3, 4"), payload: 16), "impossible shape"),
+            (file(version: 1, header: shape("1099511627776, 1099511627776"), payload: 16), "impossible shape"),
+            (file(version: 2, header: shape("4611686018427387904,"), payload: 16), "impossible shape"),
+            (file(version: 2, header: shape("3, 2"), payload: 20), "truncated data"),
+        ]
+        for (bytes, why) in cases {
+            try bytes.write(to: url)
+            XCTAssertThrowsError(try NpyFile.read(url), why) {
+                guard case .malformed = $0 as? NpyError else { return XCTFail("\($0)") }
+                XCTAssertTrue("\($0)".contains(why), "\($0)")
+            }
+        }
+        try file(version: 2, header: shape("3, 2"), payload: 24).write(to: url)
+        XCTAssertEqual(try NpyFile.read(url).shape, [3, 2])
+    }
 }
