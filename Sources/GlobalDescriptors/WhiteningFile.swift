@@ -48,7 +48,12 @@ extension PCAWhitening {
         guard bytes.count >= header else { throw WhiteningError.truncated(expected: header, got: bytes.count) }
         let d = Int(u32(8)), k = Int(u32(12))
         guard k >= 1, k <= d else { throw WhiteningError.badOutputDimension(k) }
-        let expected = header + 4 * (d + k + k * d) + 8
+        // Sizes from a damaged header can overflow (d = k = 2³² − 1): saturate, then refuse.
+        let (kd, kdOverflow) = k.multipliedReportingOverflow(by: d)
+        let (floatCount, floatsOverflow) = kd.addingReportingOverflow(d + k)
+        let (payload, payloadOverflow) = floatCount.multipliedReportingOverflow(by: 4)
+        let expected = kdOverflow || floatsOverflow || payloadOverflow || payload > Int.max - header - 8
+            ? Int.max : header + payload + 8
         guard bytes.count == expected else { throw WhiteningError.truncated(expected: expected, got: bytes.count) }
         var stored: UInt64 = 0
         for i in 0..<8 { stored |= UInt64(bytes[expected - 8 + i]) << (8 * UInt64(i)) }

@@ -111,4 +111,17 @@ final class WhiteningShrinkageTests: XCTestCase {
         XCTAssertEqual(old.shrinkage, 0)
         XCTAssertEqual(old.trainingCount, 0)
     }
+
+    /// A damaged header claiming d = k = 2³² − 1 (a size that overflows 64 bits) is refused as
+    /// oversized, not a trap.
+    func testAbsurdDimensionsAreRefused() throws {
+        var rng = SeededGenerator(seed: 4)
+        let x = Matrix(rows: 20, cols: 4, data: (0..<80).map { _ in Float.random(in: -1...1, using: &rng) })
+        var bytes = try PCAWhitening.learn(from: x).serialized()
+        for o in 8..<16 { bytes[o] = 0xFF }
+        XCTAssertThrowsError(try PCAWhitening(serialized: bytes)) {
+            guard case .truncated(let expected, _) = $0 as? WhiteningError else { return XCTFail("\($0)") }
+            XCTAssertEqual(expected, Int.max)
+        }
+    }
 }
