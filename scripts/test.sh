@@ -48,7 +48,7 @@ pylog="$(mktemp)"
 trap 'rm -f "$log" "$pylog"' EXIT
 status=0
 # Bounded: a hung test fails the run at once with its name as the log's last line, instead of
-# running into CI's limit (the suite takes about 10 minutes on 2 cores). Line-buffered, so
+# running into CI's limit (the Swift tests take about 7 minutes on 2 cores). Line-buffered, so
 # the log is complete up to the moment of a hang.
 swift_limit="${TESSERA_TEST_TIMEOUT_MIN:-40}"
 bounded "$((swift_limit * 60))" stdbuf -oL -eL \

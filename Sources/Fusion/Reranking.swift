@@ -43,16 +43,22 @@ public enum Reranker {
 
     /// The shortlist of a reranking with global candidates: the first `depth` entries of `list`,
     /// then each of `candidates` (the global descriptor's best, in its order) not among them,
-    /// with its inverted-file score from `bowScore` (0 when it has none); then the rest of
-    /// `list` without those. Rerank the result to depth `count` (returned with it).
+    /// with its score further down `list`, else `bowScore`'s, else 0; then the rest of `list`
+    /// without those. Rerank the result to depth `count` (returned with it).
     public static func shortlist(_ list: [(ImageID, Float)], depth: Int, candidates: [ImageID],
-                                 bowScore: (ImageID) -> Float?) -> (list: [(ImageID, Float)], count: Int) {
+                                 bowScore: (ImageID) -> Float? = { _ in nil })
+        -> (list: [(ImageID, Float)], count: Int) {
         let k = min(max(depth, 0), list.count)
         var seen = Set(list[0..<k].map(\.0))
-        var extras: [(ImageID, Float)] = []
-        for id in candidates where seen.insert(id).inserted { extras.append((id, bowScore(id) ?? 0)) }
-        guard !extras.isEmpty else { return (list, k) }
-        let added = Set(extras.map(\.0))
-        return (Array(list[0..<k]) + extras + list[k...].filter { !added.contains($0.0) }, k + extras.count)
+        let extraIDs = candidates.filter { seen.insert($0).inserted }
+        guard !extraIDs.isEmpty else { return (list, k) }
+        let added = Set(extraIDs)
+        var listed: [ImageID: Float] = [:]
+        var tail: [(ImageID, Float)] = []
+        for entry in list[k...] {
+            if added.contains(entry.0) { listed[entry.0] = entry.1 } else { tail.append(entry) }
+        }
+        let extras = extraIDs.map { ($0, listed[$0] ?? bowScore($0) ?? 0) }
+        return (Array(list[0..<k]) + extras + tail, k + extras.count)
     }
 }

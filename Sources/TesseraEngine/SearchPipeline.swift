@@ -193,8 +193,8 @@ public final class SearchPipeline {
     /// `global`), then with αQE over `queryExpansion` (default `options.queryExpansion`;
     /// `SearchPipeline.rerank`). With `RerankOptions.globalCandidates` = K_g > 0 the global
     /// descriptor's best K_g images (`excluded` left out) join the K first
-    /// (`Reranker.shortlist`), scored by the inverted file with `bowScores` (by image id) where
-    /// given, else with their score in `list`.
+    /// (`Reranker.shortlist`), scored by the inverted file: their score in `list`, else in
+    /// `bowScores` (by image id; `search` passes the fused scores, as its list is cut at K).
     public func rerank(_ list: [(ImageID, Float)], query g: [Float], in space: GlobalSpace? = nil,
                        queryExpansion: Int? = nil, bowScores: [Float]? = nil,
                        excluding excluded: ImageID? = nil) throws -> [(ImageID, Float)] {
@@ -203,10 +203,9 @@ public final class SearchPipeline {
         var rerankOptions = options.rerankOptions
         if rerankOptions.globalCandidates > 0 {
             let candidates = rank(try space.cosines(g), depth: rerankOptions.globalCandidates, excluding: excluded)
-            let listed = bowScores == nil ? Dictionary(list.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a }) : [:]
             (list, rerankOptions.depth) = Reranker.shortlist(list, depth: rerankOptions.depth,
                                                              candidates: candidates.map(\.0)) { id in
-                bowScores.map { Int(id) < $0.count ? $0[Int(id)] : 0 } ?? listed[id]
+                bowScores.flatMap { Int(id) < $0.count ? $0[Int(id)] : nil }
             }
         }
         return try Self.rerank(list, query: g, in: space, options: rerankOptions,

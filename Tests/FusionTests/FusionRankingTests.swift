@@ -60,6 +60,9 @@ final class FusionRankingTests: XCTestCase {
         XCTAssertEqual(s.list.map(\.0), [10, 11, 14, 20, 12, 13])
         XCTAssertEqual(s.list.map(\.1), [4, 3, 1, 0, 2, 1.9])
         XCTAssertEqual(s.count, 4)
+        // A candidate further down the list keeps its listed score; the closure is for the rest.
+        let fallback = Reranker.shortlist(list, depth: 2, candidates: [14, 20]) { $0 == 20 ? 7 : 99 }
+        XCTAssertEqual(fallback.list.map(\.1), [4, 3, 1, 7, 2, 1.9])
         let none = Reranker.shortlist(list, depth: 9, candidates: [12]) { bow[$0] }
         XCTAssertEqual(none.list.map(\.0), list.map(\.0))
         XCTAssertEqual(none.count, 5)
