@@ -41,10 +41,13 @@ let package = Package(
                        providers: [.apt(["liblmdb-dev"])]),
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         .target(name: "CPostingScan"),
+        .target(name: "COpenBLASCore"),
+        .target(name: "CConvolution"),
 
         // MARK: Implementation
-        .target(name: "TesseraCore", dependencies: ["COpenBLAS"], swiftSettings: optimize),
-        .target(name: "Patches", dependencies: ["TesseraCore", "CJPEG", "COpenBLAS"], swiftSettings: optimize),
+        .target(name: "TesseraCore", dependencies: ["COpenBLAS", "COpenBLASCore"], swiftSettings: optimize),
+        .target(name: "Patches", dependencies: ["TesseraCore", "CJPEG", "COpenBLAS", "CConvolution"],
+                swiftSettings: optimize),
         .target(name: "Quantizer", dependencies: ["TesseraCore", "COpenBLAS"], swiftSettings: optimize),
         .target(name: "Index", dependencies: ["TesseraCore", "CLMDB"], exclude: ["LAYOUT.md"], swiftSettings: optimize),
         .target(name: "Fusion", dependencies: ["TesseraCore", "CPostingScan"], swiftSettings: optimize),
@@ -67,14 +70,15 @@ let package = Package(
                           swiftSettings: optimize),
 
         // MARK: Benchmarks (not tests: speed is measured here, never asserted)
+        .target(name: "CFMAPeak", path: "Bench/CFMAPeak"),
         .executableTarget(name: "TesseraBench",
                           dependencies: ["TesseraCore", "Patches", "Quantizer", "Index", "Fusion", "GlobalDescriptors",
                                          "Evaluation",
-                                         "TesseraEngine", "CPostingScan"],
+                                         "TesseraEngine", "CPostingScan", "CFMAPeak"],
                           path: "Bench/TesseraBench", swiftSettings: optimize),
 
         // MARK: Tests
-        .testTarget(name: "PatchesTests", dependencies: ["Patches", "TesseraCore"]),
+        .testTarget(name: "PatchesTests", dependencies: ["Patches", "TesseraCore", "CConvolution"]),
         .testTarget(name: "QuantizerTests", dependencies: ["Quantizer", "TesseraCore"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "TesseraCore"]),
         .testTarget(name: "FusionTests", dependencies: ["Fusion", "TesseraCore", "CPostingScan"]),

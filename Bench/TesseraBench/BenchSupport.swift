@@ -23,6 +23,12 @@ struct BenchArguments {
     func double(_ k: String, _ d: Double) -> Double { values[k].flatMap(Double.init) ?? d }
 }
 
+/// The middle value (the mean of the two middle ones for an even count); 0 for none.
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.isEmpty ? 0 : s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 func f0(_ x: Double) -> String { String(format: "%.0f", x) }
 func f1(_ x: Double) -> String { String(format: "%.1f", x) }

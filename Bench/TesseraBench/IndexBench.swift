@@ -146,8 +146,6 @@ private final class BandwidthProbe {
     }
 }
 
-private func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
-
 /// Bytes per posting with 128-bit signatures (`PostingLayout.stride(signatureWords: 2)`, checked
 /// at the start of a run).
 private let postingBytes = 20

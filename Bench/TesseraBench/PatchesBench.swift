@@ -22,7 +22,8 @@ func runPatchesBench(_ args: [String]) throws {
     // Raw SGEMM rate at a shape typical of the 1×1 convs (M = 672, K = 112, N = 40×30·4).
     let sgemm = measureSGEMM(m: 672, n: 4800, k: 112)
     print("## Patches (\(files.count) images from \(dir.path))\n")
-    print("OpenBLAS SGEMM (672×112 · 112×4800), same run: **\(String(format: "%.1f", sgemm)) GFLOP/s**\n")
+    print("OpenBLAS SGEMM (672×112 · 112×4800), same run: **\(String(format: "%.1f", sgemm)) GFLOP/s** "
+        + "(kernel \(BLASCore.summary))\n")
 
     var rows: [String] = []
     var agreement: [LayerKey: [Float]] = [:]

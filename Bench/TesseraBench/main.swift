@@ -4,6 +4,7 @@ import Foundation
 
 let suites: [String: ([String]) throws -> Void] = [
     "patches": runPatchesBench,
+    "forward": runForwardBench,
     "quantizer": runQuantizerBench,
     "index": runIndexBench,
     "fusion": runFusionBench,

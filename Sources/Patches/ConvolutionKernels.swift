@@ -1,4 +1,5 @@
 import TesseraCore
+import CConvolution
 import COpenBLAS
 import Dispatch
 
@@ -100,72 +101,33 @@ enum ConvolutionKernels {
         return pointwise(im, weights: weights, bias: bias, outChannels: outChannels, relu: relu)
     }
 
-    /// Depthwise k×k convolution (one filter per channel), stride 1 or 2, SAME padding, bias, ReLU6.
-    ///
-    /// Each channel is first copied into a zero-padded plane (stride 2: split into even and odd
-    /// columns), so every tap becomes a branch-free, contiguous multiply-add over a whole
-    /// output row (8 lanes at a time). Channels are split into 16 groups run by Dispatch over the cores.
-    static func depthwise(_ x: FeatureMap, weights: [Float], bias: [Float], kernel k: Int,
-                          stride s: Int) -> FeatureMap {
+    /// The depthwise kernel this CPU runs best (CConvolution: AVX-512 or portable C).
+    static let depthwiseKernel = tessera_conv_best_kernel()
+
+    /// Depthwise k×k convolution (one filter per channel), stride 1 or 2, SAME padding, bias,
+    /// ReLU6, computed by CConvolution on the input in place. Channels are split into 16
+    /// groups run by Dispatch over the cores.
+    static func depthwise(_ x: FeatureMap, weights: [Float], bias: [Float], kernel k: Int, stride s: Int,
+                          using machineKernel: tessera_conv_kernel = depthwiseKernel) -> FeatureMap {
         precondition(s == 1 || s == 2, "depthwise stride \(s) unsupported")
+        precondition(weights.count == x.channels * k * k && bias.count == x.channels)
         let (oh, padTop) = samePadding(input: x.height, kernel: k, stride: s)
         let (ow, padLeft) = samePadding(input: x.width, kernel: k, stride: s)
-        let C = x.channels, H = x.height, W = x.width
-        // Padded plane: rows cover every tap of every output row, columns likewise.
-        let ph = (oh - 1) * s + k
-        let pw = (ow - 1) * s + k
-        let half = (pw + 1) / 2                       // width of the even/odd planes (stride 2)
-        let planeFloats = s == 1 ? ph * pw : 2 * ph * half
+        let C = x.channels
         var y = [Float](unsafeUninitializedCapacity: C * oh * ow) { _, n in n = C * oh * ow }
         let groups = min(C, 16)
         y.withUnsafeMutableBufferPointer { out in
             x.data.withUnsafeBufferPointer { src in
                 weights.withUnsafeBufferPointer { wt in
                     bias.withUnsafeBufferPointer { bs in
-                        let outBase = out.baseAddress!, srcBase = src.baseAddress!,
-                            wBase = wt.baseAddress!, bBase = bs.baseAddress!
-                        DispatchQueue.concurrentPerform(iterations: groups) { g in
-                            let plane = UnsafeMutablePointer<Float>.allocate(capacity: planeFloats)
-                            defer { plane.deallocate() }
-                            for c in (C * g / groups)..<(C * (g + 1) / groups) {
-                                plane.initialize(repeating: 0, count: planeFloats)
-                                let inp = srcBase + c * H * W
-                                for yy in 0..<H {
-                                    let py = yy + padTop
-                                    if py >= ph { break }
-                                    let irow = inp + yy * W
-                                    if s == 1 {
-                                        let prow = plane + py * pw + padLeft
-                                        for xx in 0..<min(W, pw - padLeft) { prow[xx] = irow[xx] }
-                                    } else {
-                                        let even = plane + py * half, odd = plane + ph * half + py * half
-                                        for xx in 0..<min(W, pw - padLeft) {
-                                            let px = xx + padLeft
-                                            if px & 1 == 0 { even[px >> 1] = irow[xx] } else { odd[px >> 1] = irow[xx] }
-                                        }
-                                    }
-                                }
-                                let o = outBase + c * oh * ow
-                                let b = bBase[c]
-                                let wc = wBase + c * k * k
-                                for oy in 0..<oh {
-                                    let orow = o + oy * ow
-                                    for i in 0..<ow { orow[i] = b }
-                                    for ky in 0..<k {
-                                        let py = oy * s + ky
-                                        for kx in 0..<k {
-                                            let w = wc[ky * k + kx]
-                                            let ip: UnsafeMutablePointer<Float>
-                                            if s == 1 {
-                                                ip = plane + py * pw + kx
-                                            } else {
-                                                ip = (kx & 1 == 0 ? plane : plane + ph * half) + py * half + (kx >> 1)
-                                            }
-                                            multiplyAdd(orow, ip, w, ow)
-                                        }
-                                    }
-                                    for i in 0..<ow { orow[i] = relu6(orow[i]) }
-                                }
+                        var conv = tessera_depthwise_conv(
+                            input: src.baseAddress, height: Int32(x.height), width: Int32(x.width),
+                            weights: wt.baseAddress, bias: bs.baseAddress, kernel: Int32(k), stride: Int32(s),
+                            pad_top: Int32(padTop), pad_left: Int32(padLeft), output: out.baseAddress,
+                            out_height: Int32(oh), out_width: Int32(ow))
+                        withUnsafePointer(to: &conv) { p in
+                            DispatchQueue.concurrentPerform(iterations: groups) { g in
+                                tessera_depthwise(p, Int32(C * g / groups), Int32(C * (g + 1) / groups), machineKernel)
                             }
                         }
                     }
@@ -173,20 +135,5 @@ enum ConvolutionKernels {
             }
         }
         return FeatureMap(channels: C, height: oh, width: ow, data: y)
-    }
-
-    /// out[i] += w · a[i] for i < n, eight lanes at a time.
-    @inline(__always)
-    static func multiplyAdd(_ out: UnsafeMutablePointer<Float>, _ a: UnsafeMutablePointer<Float>,
-                            _ w: Float, _ n: Int) {
-        var i = 0
-        let wv = SIMD8<Float>(repeating: w)
-        while i + 8 <= n {
-            let o = UnsafeMutableRawPointer(out + i).loadUnaligned(as: SIMD8<Float>.self)
-            let v = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(out + i).storeBytes(of: o + wv * v, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < n { out[i] += w * a[i]; i += 1 }
     }
 }

@@ -1,4 +1,5 @@
 import COpenBLAS
+import COpenBLASCore
 
 /// OpenBLAS's own thread pool. By default every SGEMM splits over all cores, which is right for
 /// one query or one image at a time; a process that runs several at once on its own threads
@@ -6,4 +7,15 @@ import COpenBLAS
 public enum BLASThreads {
     public static var count: Int { Int(openblas_get_num_threads()) }
     public static func set(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+}
+
+/// The OpenBLAS kernel in use, and whether Tessera chose it because OpenBLAS's own dispatch did
+/// not know the CPU (COpenBLASCore does that at load time; benchmark reports print it).
+public enum BLASCore {
+    public static var active: String { String(cString: tessera_blas_core().active) }
+    public static var detected: String { String(cString: tessera_blas_core().detected) }
+    public static var replaced: Bool { tessera_blas_core().replaced != 0 }
+
+    /// "SkylakeX", or "Cooperlake (OpenBLAS chose Prescott)" when Tessera replaced the choice.
+    public static var summary: String { replaced ? "\(active) (OpenBLAS chose \(detected))" : active }
 }

@@ -17,7 +17,7 @@ public enum BenchmarkFormatter {
             .map { "\($0.key) \(String(format: "%.3f", $0.value))" }.joined(separator: ", ") + "\n"
         s += "\n| timing | value |\n|---|---|\n"
         for (k, v) in r.timings.sorted(by: { $0.key < $1.key }) { s += "| \(k) | \(String(format: "%.3f", v)) |\n" }
-        s += "peak memory: \(r.peakMemoryMiB) MiB\n"
+        s += "peak memory: \(r.peakMemoryMiB) MiB; OpenBLAS kernel: \(r.blasKernel)\n"
         return s
     }
 

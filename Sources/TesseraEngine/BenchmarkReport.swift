@@ -2,6 +2,7 @@ import Evaluation
 import Foundation
 import Fusion
 import GlobalDescriptors
+import TesseraCore
 
 /// The headline metric of a benchmark (METHOD.md §6).
 public enum BenchmarkMetric: String, Codable, Sendable {
@@ -124,6 +125,8 @@ public struct BenchmarkReport: Encodable, Sendable {
     public var vocabulary: [String]
     public var settings: String
     public var date: String
+    /// The OpenBLAS kernel the run used (`BLASCore.summary`): SGEMM speed depends on it.
+    public var blasKernel: String = BLASCore.summary
     /// Full-system recall@k and precision@k (k = 1, 4, 10); precision@1 is top-1 accuracy.
     public var recallPrecision: [String: Double]
     /// Queries of the full system, worst first.

@@ -1,0 +1,19 @@
+#ifndef TESSERA_BLAS_CORE_H
+#define TESSERA_BLAS_CORE_H
+
+/// How OpenBLAS's kernel for this CPU was chosen when the process started.
+typedef struct {
+    /// The kernel OpenBLAS's own dispatch picked (e.g. "Prescott", "SkylakeX").
+    const char *detected;
+    /// The kernel in use now (the same as `detected` unless Tessera replaced it).
+    const char *active;
+    /// 1 when Tessera replaced the kernel: OpenBLAS did not know the CPU model and fell back
+    /// to a kernel without the vector units the CPU has (OpenBLAS 0.3.21, Debian 12's, takes
+    /// Emerald Rapids for a 2004 Prescott and runs SGEMM 6× slower).
+    int replaced;
+} tessera_blas_core_info;
+
+/// The choice made at load time (a constructor runs it before `main`).
+tessera_blas_core_info tessera_blas_core(void);
+
+#endif
