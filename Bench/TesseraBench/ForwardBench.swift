@@ -31,7 +31,8 @@ func runForwardBench(_ args: [String]) throws {
     }
     if let out {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        try NpyFile.write(input.data, shape: [3, input.height, input.width], to: out.appendingPathComponent("input.npy"))
+        try NpyFile.write(input.data, shape: [3, input.height, input.width],
+                          to: out.appendingPathComponent("input.npy"))
         try NpyFile.write(head.data, shape: [head.channels, head.height, head.width],
                           to: out.appendingPathComponent("head.npy"))
     }

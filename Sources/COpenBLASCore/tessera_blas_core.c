@@ -1,10 +1,16 @@
-// Replaces OpenBLAS's kernel when its run-time dispatch (DYNAMIC_ARCH builds) does not know the
-// CPU model and falls back to an older core than the CPU's vector units allow. The choice goes
-// through OpenBLAS's own mechanism: OPENBLAS_CORETYPE, read by gotoblas_dynamic_init. It runs
-// in a constructor, after libopenblas's (shared libraries initialise first) and before any
-// BLAS call. OpenBLAS's worker threads are stopped (and joined) around the switch: a worker
-// that starts while the kernel table is being replaced would initialise it a second time.
-// A user's own OPENBLAS_CORETYPE is always left alone.
+// Sets up OpenBLAS's pthread build for a process whose other work runs on its own threads, in
+// a constructor: after libopenblas's (shared libraries initialise first), before any BLAS call.
+//  1. The kernel: when OpenBLAS's run-time dispatch (DYNAMIC_ARCH) does not know the CPU model
+//     and falls back to an older core than the CPU's vector units allow, the core is chosen
+//     again through OpenBLAS's own mechanism, OPENBLAS_CORETYPE (read by gotoblas_dynamic_init).
+//  2. The workers' spin: after each call OpenBLAS's idle workers spin (sched_yield) for
+//     2^OPENBLAS_THREAD_TIMEOUT cycles, 2^28 (about 0.1 s) by default, and the forward pass's
+//     own parallel stages (depthwise, stem, pooling) run between SGEMMs a few ms apart, so the
+//     spinning workers take half the cores from them. Tessera sets the minimum, 2^4: workers
+//     sleep at once and are woken for the next SGEMM.
+// The worker threads are stopped (joined) around both changes: a worker that starts while the
+// kernel table is replaced would initialise it a second time, and the timeout is read when the
+// threads start. A user's own OPENBLAS_CORETYPE or OPENBLAS_THREAD_TIMEOUT is left alone.
 #include "tessera_blas_core.h"
 
 #include <stdlib.h>
@@ -16,6 +22,8 @@ extern void gotoblas_dynamic_quit(void) __attribute__((weak));
 extern char *openblas_get_corename(void) __attribute__((weak));
 extern int blas_thread_shutdown_(void) __attribute__((weak));
 extern int blas_thread_init(void) __attribute__((weak));
+extern void openblas_read_env(void) __attribute__((weak));
+extern int openblas_thread_timeout(void) __attribute__((weak));
 
 static char detected[32] = "unknown", active[32] = "unknown";
 static int replaced = 0;
@@ -51,26 +59,38 @@ static void copy(char *to, const char *from) {
     to[31] = 0;
 }
 
-__attribute__((constructor)) static void select_core(void) {
+/// OPENBLAS_THREAD_TIMEOUT's value when the user sets none (log2 of cycles; OpenBLAS's minimum).
+static const char *const worker_spin = "4";
+
+__attribute__((constructor)) static void set_up_openblas(void) {
     if (!openblas_get_corename) return;
     copy(detected, openblas_get_corename());
     copy(active, detected);
-    if (getenv("OPENBLAS_CORETYPE") || !gotoblas_dynamic_init || !gotoblas_dynamic_quit ||
-        !blas_thread_shutdown_ || !blas_thread_init)
+    if (!gotoblas_dynamic_init || !gotoblas_dynamic_quit || !blas_thread_shutdown_ || !blas_thread_init ||
+        !openblas_read_env)
         return;
-    const char *best = best_core();
-    if (!best || rank(detected) >= rank(best)) return;
-    setenv("OPENBLAS_CORETYPE", best, 1);
+    const char *best = getenv("OPENBLAS_CORETYPE") ? NULL : best_core();
+    const int replace = best && rank(detected) < rank(best), respin = !getenv("OPENBLAS_THREAD_TIMEOUT");
+    if (!replace && !respin) return;
     blas_thread_shutdown_();
-    gotoblas_dynamic_quit();
-    gotoblas_dynamic_init();
+    if (replace) {
+        setenv("OPENBLAS_CORETYPE", best, 1);
+        gotoblas_dynamic_quit();
+        gotoblas_dynamic_init();
+        unsetenv("OPENBLAS_CORETYPE");
+        copy(active, openblas_get_corename());
+        replaced = strcmp(active, detected) != 0;
+    }
+    if (respin) {
+        setenv("OPENBLAS_THREAD_TIMEOUT", worker_spin, 1);
+        openblas_read_env();
+        unsetenv("OPENBLAS_THREAD_TIMEOUT");
+    }
     blas_thread_init();
-    unsetenv("OPENBLAS_CORETYPE");
-    copy(active, openblas_get_corename());
-    replaced = strcmp(active, detected) != 0;
 }
 
 tessera_blas_core_info tessera_blas_core(void) {
-    tessera_blas_core_info info = {detected, active, replaced};
+    const int timeout = openblas_thread_timeout ? openblas_thread_timeout() : -1;
+    tessera_blas_core_info info = {detected, active, replaced, timeout};
     return info;
 }

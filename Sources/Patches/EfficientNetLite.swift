@@ -20,6 +20,8 @@ public final class EfficientNetLite: @unchecked Sendable {
         var inChannels: Int
         var outChannels: Int
         var kernel: Int
+        /// 1×1 weights packed for the fused kernel (`ConvolutionKernels.packPointwise`), or nil.
+        var packed: [Float]?
     }
 
     struct Block {
@@ -70,8 +72,10 @@ public final class EfficientNetLite: @unchecked Sendable {
                 for i in 0..<per { weights[c * per + i] *= scale }
                 bias[c] = beta.values[c] - mean.values[c] * scale
             }
-            return Conv(weights: weights, bias: bias, inChannels: depthwise ? cout : w.shape[1],
-                        outChannels: cout, kernel: k)
+            let cin = depthwise ? cout : w.shape[1]
+            let packed = k == 1 && !depthwise
+                ? ConvolutionKernels.packPointwise(weights, outChannels: cout, inChannels: cin) : nil
+            return Conv(weights: weights, bias: bias, inChannels: cin, outChannels: cout, kernel: k, packed: packed)
         }
 
         stem = try folded("_conv_stem", "_bn0")
@@ -152,7 +156,7 @@ public final class EfficientNetLite: @unchecked Sendable {
                 if let e = block.expand {
                     h = timed("pointwise", hw * e.weights.count) {
                         ConvolutionKernels.pointwise(x, weights: e.weights, bias: e.bias, outChannels: e.outChannels,
-                                                     relu: true)
+                                                     relu: true, packed: e.packed)
                     }
                 }
                 if taps.contains(.blockExpand(b)) { out[.blockExpand(b)] = h }
@@ -166,7 +170,7 @@ public final class EfficientNetLite: @unchecked Sendable {
                 x = timed("pointwise", h.height * h.width * block.project.weights.count) {
                     ConvolutionKernels.pointwise(h, weights: block.project.weights, bias: block.project.bias,
                                                  outChannels: block.project.outChannels, relu: false,
-                                                 residual: block.residual ? input : nil)
+                                                 residual: block.residual ? input : nil, packed: block.project.packed)
                 }
                 if taps.contains(.blockOutput(b)) { out[.blockOutput(b)] = x }
             }
@@ -174,7 +178,7 @@ public final class EfficientNetLite: @unchecked Sendable {
         if taps.contains(.head) {
             out[.head] = timed("pointwise", x.height * x.width * head.weights.count) {
                 ConvolutionKernels.pointwise(x, weights: head.weights, bias: head.bias, outChannels: head.outChannels,
-                                             relu: true)
+                                             relu: true, packed: head.packed)
             }
         }
         return out

@@ -9,12 +9,15 @@ public enum BLASThreads {
     public static func set(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
 }
 
-/// The OpenBLAS kernel in use, and whether Tessera chose it because OpenBLAS's own dispatch did
-/// not know the CPU (COpenBLASCore does that at load time; benchmark reports print it).
+/// How COpenBLASCore set OpenBLAS up at load time: the kernel in use, whether Tessera chose it
+/// because OpenBLAS's own dispatch did not know the CPU, and how long idle workers spin
+/// (benchmark reports print the kernel).
 public enum BLASCore {
     public static var active: String { String(cString: tessera_blas_core().active) }
     public static var detected: String { String(cString: tessera_blas_core().detected) }
     public static var replaced: Bool { tessera_blas_core().replaced != 0 }
+    /// log2 of the cycles an idle OpenBLAS worker spins before sleeping (-1: not known).
+    public static var threadTimeout: Int { Int(tessera_blas_core().thread_timeout) }
 
     /// "SkylakeX", or "Cooperlake (OpenBLAS chose Prescott)" when Tessera replaced the choice.
     public static var summary: String { replaced ? "\(active) (OpenBLAS chose \(detected))" : active }

@@ -24,4 +24,13 @@ final class BLASCoreTests: XCTestCase {
         }
         XCTAssertEqual(BLASCore.replaced, BLASCore.active != BLASCore.detected)
     }
+
+    /// Idle OpenBLAS workers sleep at once instead of spinning for 2^28 cycles, which took half
+    /// the cores from the forward pass's own parallel stages between SGEMMs.
+    func testIdleWorkersDoNotSpin() throws {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"] == nil else {
+            throw XCTSkip("OPENBLAS_THREAD_TIMEOUT sets the spin")
+        }
+        XCTAssertEqual(BLASCore.threadTimeout, 4)
+    }
 }
