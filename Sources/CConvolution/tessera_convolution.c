@@ -98,59 +98,62 @@ __attribute__((target("avx512f"))) static inline __mmask16 inside(int at, int W)
     return hi <= lo ? 0 : (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
 }
 
-enum { TILE_ROWS = 4, TILE_VECTORS = 2 };
+enum { MAX_TILE_ROWS = 8, MAX_TILE_VECTORS = 3 };
 
-/// A tile of 4 output rows × 32 output columns (8 accumulators, enough independent FMAs to
-/// hide their latency) at a time: each input row the tile needs is loaded once per tap column
-/// and feeds every output row of the tile that uses it. Masked loads supply the padding's
-/// zeros (their masks depend only on the tile's columns, so they are made once per tile),
-/// and masked stores end each row.
-__attribute__((target("avx512f"))) static void depthwise_avx512(const tessera_depthwise_conv *p, int first, int end) {
-    const int k = p->kernel, s = p->stride, H = p->height, W = p->width, OH = p->out_height, OW = p->out_width;
+/// Tiles of `rows_per_tile` output rows × 16·`vectors` output columns (8 or 9 accumulators,
+/// enough independent FMAs to hide their latency), for channels [first, end). Each input row
+/// a tile needs is loaded once per tap column and feeds every output row of the tile that uses
+/// it. Masked loads supply the padding's zeros (their masks depend only on the tile's
+/// columns, so they are made once per tile), and masked stores end each row. Inlined with
+/// constant tile shapes and strides, so the accumulators live in registers.
+__attribute__((target("avx512f"), always_inline)) static inline void
+depthwise_tiles(const tessera_depthwise_conv *p, int first, int end, const int rows_per_tile, const int vectors,
+                const int s) {
+    const int k = p->kernel, H = p->height, W = p->width, OH = p->out_height, OW = p->out_width;
     const __m512 zero = _mm512_setzero_ps(), six = _mm512_set1_ps(6);
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     for (int c = first; c < end; c++) {
         const float *in = p->input + (long)c * H * W, *w = p->weights + (long)c * k * k;
         const __m512 b = _mm512_set1_ps(p->bias[c]);
         float *out = p->output + (long)c * OH * OW;
-        for (int oy0 = 0; oy0 < OH; oy0 += TILE_ROWS) {
-            const int rows = min_int(TILE_ROWS, OH - oy0), span = (rows - 1) * s + k;
-            for (int x0 = 0; x0 < OW; x0 += 16 * TILE_VECTORS) {
+        for (int oy0 = 0; oy0 < OH; oy0 += rows_per_tile) {
+            const int rows = min_int(rows_per_tile, OH - oy0), span = (rows - 1) * s + k;
+            for (int x0 = 0; x0 < OW; x0 += 16 * vectors) {
                 // Lanes inside the map of the loads of tap column kx, vector v (two per vector
                 // for stride 2: columns at, at+2, … at+30 span two registers).
-                __mmask16 mask[5][TILE_VECTORS][2];
+                __mmask16 mask[5][MAX_TILE_VECTORS][2];
                 for (int kx = 0; kx < k; kx++)
-                    for (int v = 0; v < TILE_VECTORS; v++) {
+                    for (int v = 0; v < vectors; v++) {
                         const int at = (x0 + 16 * v) * s + kx - p->pad_left;
                         mask[kx][v][0] = inside(at, W);
                         mask[kx][v][1] = inside(at + 16, W);
                     }
-                __m512 acc[TILE_ROWS][TILE_VECTORS];
-                for (int j = 0; j < TILE_ROWS; j++)
-                    for (int v = 0; v < TILE_VECTORS; v++) acc[j][v] = b;
+                __m512 acc[MAX_TILE_ROWS][MAX_TILE_VECTORS];
+                for (int j = 0; j < rows_per_tile; j++)
+                    for (int v = 0; v < vectors; v++) acc[j][v] = b;
                 for (int r = 0; r < span; r++) {
                     const int iy = oy0 * s - p->pad_top + r;
                     if (iy < 0 || iy >= H) continue;
                     const float *row = in + (long)iy * W;
                     for (int kx = 0; kx < k; kx++) {
-                        __m512 x[TILE_VECTORS];
-                        for (int v = 0; v < TILE_VECTORS; v++) {
+                        __m512 x[MAX_TILE_VECTORS];
+                        for (int v = 0; v < vectors; v++) {
                             const float *at = row + (x0 + 16 * v) * s + kx - p->pad_left;
                             const __m512 lo = _mm512_maskz_loadu_ps(mask[kx][v][0], at);
                             x[v] = s == 1 ? lo
                                           : _mm512_permutex2var_ps(lo, even,
                                                                    _mm512_maskz_loadu_ps(mask[kx][v][1], at + 16));
                         }
-                        for (int j = 0; j < TILE_ROWS; j++) {
+                        for (int j = 0; j < rows_per_tile; j++) {
                             const int ky = r - j * s;                 // output row oy0 + j uses tap row ky
                             if (j >= rows || ky < 0 || ky >= k) continue;
                             const __m512 wk = _mm512_set1_ps(w[ky * k + kx]);
-                            for (int v = 0; v < TILE_VECTORS; v++) acc[j][v] = _mm512_fmadd_ps(wk, x[v], acc[j][v]);
+                            for (int v = 0; v < vectors; v++) acc[j][v] = _mm512_fmadd_ps(wk, x[v], acc[j][v]);
                         }
                     }
                 }
                 for (int j = 0; j < rows; j++)
-                    for (int v = 0; v < TILE_VECTORS; v++) {
+                    for (int v = 0; v < vectors; v++) {
                         const int n = min_int(16, OW - x0 - 16 * v);
                         if (n <= 0) break;
                         const __m512 y = _mm512_min_ps(_mm512_max_ps(acc[j][v], zero), six);
@@ -160,6 +163,27 @@ __attribute__((target("avx512f"))) static void depthwise_avx512(const tessera_de
         }
     }
 }
+
+#define DEPTHWISE_SHAPE(rows, vectors)                                                                           \
+    __attribute__((target("avx512f"))) static void depthwise_##rows##x##vectors(                                 \
+        const tessera_depthwise_conv *p, int first, int end) {                                                   \
+        if (p->stride == 1) depthwise_tiles(p, first, end, rows, vectors, 1);                                    \
+        else depthwise_tiles(p, first, end, rows, vectors, 2);                                                   \
+    }
+DEPTHWISE_SHAPE(8, 1)
+DEPTHWISE_SHAPE(4, 2)
+DEPTHWISE_SHAPE(3, 3)
+
+/// Rows of up to 48 columns take one tile across (16 × 8, 32 × 4 or 48 × 3: no lanes wasted
+/// beyond the row's last vector); wider rows take 32 × 4 tiles (measured faster than 64 × 2).
+__attribute__((target("avx512f"))) static void depthwise_avx512(const tessera_depthwise_conv *p, int first, int end) {
+    switch ((p->out_width + 15) / 16) {
+    case 1: depthwise_8x1(p, first, end); break;
+    case 3: depthwise_3x3(p, first, end); break;
+    default: depthwise_4x2(p, first, end); break;
+    }
+}
+
 enum { FULL_MAX_TAPS = 27 };
 
 /// 16 output columns at a time: the in_channels·k·k input vectors they need are loaded once
