@@ -54,11 +54,12 @@ func runPatchesBench(_ args: [String]) throws {
         rows.append("| \(mode.rawValue) | \(n) | \(patches / max(n, 1)) | \(f3(total / Double(n))) "
             + "| \(f3(decode / Double(n))) | \(f3(pw / Double(n))) (\(f1(profile.gflops("pointwise"))) GFLOP/s, "
             + "\(f0(100 * profile.gflops("pointwise") / sgemm))% of SGEMM) "
-            + "| \(f3(dw / Double(n))) | \(f3(st / Double(n))) |")
+            + "| \(f3(dw / Double(n))) | \(f3(st / Double(n))) "
+            + "| \(f3((profile.seconds["pooling"] ?? 0) / Double(n))) |")
     }
     print("| mode | images | patches/image | s/image (JPEG → descriptors) | decode+resize | 1×1 convs "
-        + "| depthwise | stem |")
-    print("|---|---|---|---|---|---|---|---|")
+        + "| depthwise | stem | window pooling |")
+    print("|---|---|---|---|---|---|---|---|---|")
     rows.forEach { print($0) }
 
     // NumPy reference, single-threaded, same image.

@@ -113,8 +113,9 @@ public final class PatchExtractor: @unchecked Sendable {
             let s = network.geometry(of: tap).stride
             let xs = Array(Set(positions.map(\.x))).sorted().map { $0 / s }
             let ys = Array(Set(positions.map(\.y))).sorted().map { $0 / s }
-            let pooled = WindowPooling.pool(maps[tap]!, xs: xs, ys: ys, side: options.patchSize / s,
-                                            pooling: key.pooling)
+            let pooled = profile?.measure("pooling", madds: 0) {
+                WindowPooling.pool(maps[tap]!, xs: xs, ys: ys, side: options.patchSize / s, pooling: key.pooling)
+            } ?? WindowPooling.pool(maps[tap]!, xs: xs, ys: ys, side: options.patchSize / s, pooling: key.pooling)
             var m = key.layer == "logits" ? network.logits(pooledHeads: pooled) : pooled
             signedSqrtL2(&m)
             layers[key] = m
