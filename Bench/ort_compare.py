@@ -17,7 +17,7 @@ from onnx import TensorProto, helper, numpy_helper
 import onnxruntime as ort
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "reference"))
-from efficientnet_ref import load_legacy  # noqa: E402  (the project's independent .pth reader)
+from efficientnet_ref import block_strides, load_legacy  # noqa: E402  (the project's independent reader)
 
 EPS = 1e-3  # BatchNorm epsilon of the TF-trained Lite weights
 
@@ -30,7 +30,7 @@ def folded(p, conv, bn):
 
 
 def build_graph(p, height, width):
-    """The network to the head conv, with the stage plan of EfficientNetLite.swift."""
+    """The network to the head conv, with the reference's stage plan (as EfficientNetLite.swift's)."""
     nodes, inits = [], []
 
     def conv(name, x, conv_name, bn_name, stride=1, groups=1, relu=True):
@@ -46,16 +46,10 @@ def build_graph(p, height, width):
 
     inits += [numpy_helper.from_array(np.array(0, np.float32), "zero"),
               numpy_helper.from_array(np.array(6, np.float32), "six")]
-    x = conv("stem", "input", "_conv_stem", "_bn0", stride=2, )
-    i, stage, prev_stage_out = 0, 0, -1
-    while f"_blocks.{i}._depthwise_conv.weight" in p:
+    x = conv("stem", "input", "_conv_stem", "_bn0", stride=2)
+    for i, stride in block_strides(p):
         q = f"_blocks.{i}."
         cout = p[q + "_project_conv.weight"].shape[0]
-        stride = 1
-        if cout != prev_stage_out:
-            stage += 1
-            prev_stage_out = cout
-            stride = 2 if stage in (2, 3, 4, 6) else 1
         h = x
         if q + "_expand_conv.weight" in p:
             h = conv(f"b{i}_expand", x, q + "_expand_conv", q + "_bn0")
@@ -67,7 +61,6 @@ def build_graph(p, height, width):
             nodes.append(helper.make_node("Add", [h, x], [f"b{i}_out"], name=f"b{i}_add"))
             h = f"b{i}_out"
         x = h
-        i += 1
     x = conv("head", x, "_conv_head", "_bn1")
     head_shape = [1, p["_conv_head.weight"].shape[0], -(-height // 32), -(-width // 32)]
     graph = helper.make_graph(nodes, "efficientnet_lite_head",

@@ -66,17 +66,25 @@ def bn(x, p, name):
 
 relu6 = lambda x: np.clip(x, 0, 6)
 
-def forward(p, x, taps):
-    out = {}
-    x = relu6(bn(conv(x, p["_conv_stem.weight"], 2), p, "_bn0"))
-    i, stage, prev_stage_out = 0, 0, -1
+def block_strides(p):
+    """(index, stride) of every MBConv block: a block starts a stage when its output width
+    changes, and the first block of stages 2, 3, 4 and 6 has stride 2."""
+    plan, i, stage, prev_stage_out = [], 0, 0, -1
     while f"_blocks.{i}._depthwise_conv.weight" in p:
-        q = f"_blocks.{i}."
-        cout = p[q + "_project_conv.weight"].shape[0]
+        cout = p[f"_blocks.{i}._project_conv.weight"].shape[0]
         stride = 1
         if cout != prev_stage_out:
             stage += 1; prev_stage_out = cout
             stride = 2 if stage in (2, 3, 4, 6) else 1
+        plan.append((i, stride))
+        i += 1
+    return plan
+
+def forward(p, x, taps):
+    out = {}
+    x = relu6(bn(conv(x, p["_conv_stem.weight"], 2), p, "_bn0"))
+    for i, stride in block_strides(p):
+        q = f"_blocks.{i}."
         h = x
         if q + "_expand_conv.weight" in p:
             h = relu6(bn(conv(x, p[q + "_expand_conv.weight"]), p, q + "_bn0"))
@@ -88,7 +96,6 @@ def forward(p, x, taps):
             h = h + x
         x = h
         out[f"block{i}"] = x
-        i += 1
     head = relu6(bn(conv(x, p["_conv_head.weight"]), p, "_bn1"))
     out["head"] = head
     out["logits"] = p["_fc.weight"] @ head.mean(axis=(1, 2)) + p["_fc.bias"]
