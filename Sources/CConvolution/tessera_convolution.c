@@ -1,10 +1,10 @@
-// Depthwise convolution (see tessera_convolution.h): a portable loop and, on x86-64 CPUs that
-// have it, an AVX-512 one, chosen at run time. Both read the input in place: the zero padding
-// is a range of columns skipped (portable) or lanes masked off (AVX-512), never a copy.
+// The forward pass's convolution kernels (see tessera_convolution.h): portable loops and, on
+// x86-64 CPUs that have it, AVX-512 ones, chosen at run time. All read the input in place: the
+// zero padding is a range of columns skipped (portable) or lanes masked off (AVX-512), never
+// a copy.
 #include "tessera_convolution.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -14,40 +14,6 @@
 static inline int min_int(int a, int b) { return a < b ? a : b; }
 static inline int max_int(int a, int b) { return a > b ? a : b; }
 static inline float relu6(float x) { return x < 0 ? 0 : (x > 6 ? 6 : x); }
-
-/// One channel, one output row at a time: each tap is one multiply-add over the run of output
-/// columns whose input column lies inside the map (the others read padding, i.e. zero).
-static inline __attribute__((always_inline)) void
-depthwise_portable(const tessera_depthwise_conv *p, int first, int end) {
-    const int k = p->kernel, s = p->stride, H = p->height, W = p->width, OH = p->out_height, OW = p->out_width;
-    for (int c = first; c < end; c++) {
-        const float *in = p->input + (long)c * H * W, *w = p->weights + (long)c * k * k;
-        const float b = p->bias[c];
-        float *out = p->output + (long)c * OH * OW;
-        for (int oy = 0; oy < OH; oy++) {
-            float *restrict o = out + (long)oy * OW;
-            for (int x = 0; x < OW; x++) o[x] = b;
-            for (int ky = 0; ky < k; ky++) {
-                const int iy = oy * s + ky - p->pad_top;
-                if (iy < 0 || iy >= H) continue;
-                const float *restrict row = in + (long)iy * W;
-                for (int kx = 0; kx < k; kx++) {
-                    const float wk = w[ky * k + kx];
-                    const int shift = kx - p->pad_left;           // input column = x·s + shift
-                    const int lo = shift >= 0 ? 0 : (-shift + s - 1) / s;
-                    const int last = W - 1 - shift;                // x·s ≤ last
-                    const int hi = last < 0 ? 0 : min_int(OW, last / s + 1);
-                    if (s == 1) {
-                        for (int x = lo; x < hi; x++) o[x] += wk * row[x + shift];
-                    } else {
-                        for (int x = lo; x < hi; x++) o[x] += wk * row[2 * x + shift];
-                    }
-                }
-            }
-            for (int x = 0; x < OW; x++) o[x] = relu6(o[x]);
-        }
-    }
-}
 
 /// The full convolution's portable loop: per output channel and row, each (input channel,
 /// tap) is one multiply-add over the run of output columns whose input column lies inside.
@@ -74,6 +40,22 @@ static inline __attribute__((always_inline)) void full_portable(const tessera_fu
             if (p->relu6)
                 for (int x = 0; x < OW; x++) out[x] = relu6(out[x]);
         }
+    }
+}
+
+/// The depthwise convolution's portable loop: each channel is a full convolution of one
+/// input channel to one output channel.
+static inline __attribute__((always_inline)) void
+depthwise_portable(const tessera_depthwise_conv *p, int first, int end) {
+    const int k = p->kernel, H = p->height, W = p->width, OH = p->out_height, OW = p->out_width;
+    for (int c = first; c < end; c++) {
+        const tessera_full_conv one = {
+            .input = p->input + (long)c * H * W, .in_channels = 1, .height = H, .width = W,
+            .weights = p->weights + (long)c * k * k, .bias = p->bias + c, .out_channels = 1, .kernel = k,
+            .stride = p->stride, .pad_top = p->pad_top, .pad_left = p->pad_left, .relu6 = 1,
+            .output = p->output + (long)c * OH * OW, .out_height = OH, .out_width = OW,
+        };
+        full_portable(&one, 0, OH);
     }
 }
 

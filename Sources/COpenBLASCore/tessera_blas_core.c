@@ -26,7 +26,6 @@ extern void openblas_read_env(void) __attribute__((weak));
 extern int openblas_thread_timeout(void) __attribute__((weak));
 
 static char detected[32] = "unknown", active[32] = "unknown";
-static int replaced = 0;
 
 /// Rank of a core by the vector units its kernels use (0: SSE only, or a name not listed).
 static int rank(const char *core) {
@@ -79,7 +78,6 @@ __attribute__((constructor)) static void set_up_openblas(void) {
         gotoblas_dynamic_init();
         unsetenv("OPENBLAS_CORETYPE");
         copy(active, openblas_get_corename());
-        replaced = strcmp(active, detected) != 0;
     }
     if (respin) {
         setenv("OPENBLAS_THREAD_TIMEOUT", worker_spin, 1);
@@ -91,6 +89,6 @@ __attribute__((constructor)) static void set_up_openblas(void) {
 
 tessera_blas_core_info tessera_blas_core(void) {
     const int timeout = openblas_thread_timeout ? openblas_thread_timeout() : -1;
-    tessera_blas_core_info info = {detected, active, replaced, timeout};
+    tessera_blas_core_info info = {detected, active, timeout};
     return info;
 }

@@ -138,7 +138,7 @@ public final class EfficientNetLite: @unchecked Sendable {
     /// maps. Stops after the last block needed unless the head is tapped.
     public func forward(_ input: FeatureMap, taps: Set<Tap>, profile: ForwardProfile? = nil) -> [Tap: FeatureMap] {
         func timed<T>(_ kind: String, _ madds: Int, _ body: () -> T) -> T {
-            profile?.measure(kind, madds: Double(madds), body) ?? body()
+            ForwardProfile.measure(profile, kind, madds: Double(madds), body)
         }
         var out: [Tap: FeatureMap] = [:]
         let stemOut = ((input.height + 1) / 2) * ((input.width + 1) / 2)

@@ -16,6 +16,11 @@ public final class ForwardProfile: @unchecked Sendable {
         return r
     }
 
+    /// `body`, charged to `kind` when there is a profile.
+    static func measure<T>(_ profile: ForwardProfile?, _ kind: String, madds: Double = 0, _ body: () -> T) -> T {
+        profile?.measure(kind, madds: madds, body) ?? body()
+    }
+
     /// Achieved GFLOP/s (2 flops per multiply-add) of one kind.
     public func gflops(_ kind: String) -> Double {
         guard let s = seconds[kind], s > 0 else { return 0 }

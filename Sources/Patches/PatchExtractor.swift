@@ -113,9 +113,9 @@ public final class PatchExtractor: @unchecked Sendable {
             let s = network.geometry(of: tap).stride
             let xs = Array(Set(positions.map(\.x))).sorted().map { $0 / s }
             let ys = Array(Set(positions.map(\.y))).sorted().map { $0 / s }
-            let pooled = profile?.measure("pooling", madds: 0) {
+            let pooled = ForwardProfile.measure(profile, "pooling") {
                 WindowPooling.pool(maps[tap]!, xs: xs, ys: ys, side: options.patchSize / s, pooling: key.pooling)
-            } ?? WindowPooling.pool(maps[tap]!, xs: xs, ys: ys, side: options.patchSize / s, pooling: key.pooling)
+            }
             var m = key.layer == "logits" ? network.logits(pooledHeads: pooled) : pooled
             signedSqrtL2(&m)
             layers[key] = m
@@ -138,8 +138,9 @@ public final class PatchExtractor: @unchecked Sendable {
             for key in options.layers {
                 let tap: Tap = key.layer == "logits" ? .head : Tap(key.layer)!
                 let map = maps[tap]!
-                let pooled = WindowPooling.pool(map, xs: [0], ys: [0], side: max(map.width, map.height),
-                                                pooling: key.pooling)
+                let pooled = ForwardProfile.measure(profile, "pooling") {
+                    WindowPooling.pool(map, xs: [0], ys: [0], side: max(map.width, map.height), pooling: key.pooling)
+                }
                 layers[key]!.append(rowsOf: key.layer == "logits" ? network.logits(pooledHeads: pooled) : pooled)
             }
         }

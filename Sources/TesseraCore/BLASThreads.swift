@@ -15,7 +15,7 @@ public enum BLASThreads {
 public enum BLASCore {
     public static var active: String { String(cString: tessera_blas_core().active) }
     public static var detected: String { String(cString: tessera_blas_core().detected) }
-    public static var replaced: Bool { tessera_blas_core().replaced != 0 }
+    public static var replaced: Bool { active != detected }
     /// log2 of the cycles an idle OpenBLAS worker spins before sleeping (-1: not known).
     public static var threadTimeout: Int { Int(tessera_blas_core().thread_timeout) }
 

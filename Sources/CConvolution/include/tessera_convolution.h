@@ -1,12 +1,13 @@
 #ifndef TESSERA_CONVOLUTION_H
 #define TESSERA_CONVOLUTION_H
 
-/// The machine code that runs the depthwise convolution.
+/// The machine code that runs a convolution.
 typedef enum {
     /// Portable C (the compiler vectorises it for the build's baseline; an AVX2+FMA copy runs
     /// where the CPU has those).
     TESSERA_CONV_PORTABLE = 0,
-    /// x86-64 AVX-512 (F): 16 output columns per register, masked loads for the padding.
+    /// x86-64 AVX-512 (F): 16 output columns per register, masked loads for the padding
+    /// (the fused 1×1 kernel exists only in this form).
     TESSERA_CONV_AVX512 = 1,
 } tessera_conv_kernel;
 

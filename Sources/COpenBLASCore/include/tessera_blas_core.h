@@ -5,12 +5,11 @@
 typedef struct {
     /// The kernel OpenBLAS's own dispatch picked (e.g. "Prescott", "SkylakeX").
     const char *detected;
-    /// The kernel in use now (the same as `detected` unless Tessera replaced it).
+    /// The kernel in use now. It differs from `detected` when Tessera replaced it: OpenBLAS did
+    /// not know the CPU model and fell back to a kernel without the vector units the CPU has
+    /// (OpenBLAS 0.3.21, Debian 12's, takes Emerald Rapids for a 2004 Prescott and runs SGEMM
+    /// 6× slower).
     const char *active;
-    /// 1 when Tessera replaced the kernel: OpenBLAS did not know the CPU model and fell back
-    /// to a kernel without the vector units the CPU has (OpenBLAS 0.3.21, Debian 12's, takes
-    /// Emerald Rapids for a 2004 Prescott and runs SGEMM 6× slower).
-    int replaced;
     /// log2 of the cycles an idle OpenBLAS worker spins before it sleeps (-1: not known).
     int thread_timeout;
 } tessera_blas_core_info;
