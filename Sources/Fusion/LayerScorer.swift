@@ -131,11 +131,16 @@ public struct LayerScorer: Sendable {
                     if options.burstiness { scale /= Float(rows.count).squareRoot() }
                     stats.postings += block.count
                     stats.pairs += rows.count * block.count
+                    // The queued votes go in before any direct add, so every image's votes are
+                    // summed in word order whatever else the lists hold: its score does not depend
+                    // on the other images (a shard and one index agree bit for bit).
                     if !options.hammingEmbedding {
+                        queue.flush()
                         scan.addRuns(block, scale: scale) { _ in Float(rows.count) }
                     } else if signatureWords == 2 && rows.count == 1 {
                         scan.filter(block, next: next, row: rows.lowerBound, scale: scale)
                     } else {
+                        queue.flush()
                         scan.addRuns(block, scale: scale) { p in scan.votes(block, posting: p, rows: rows) }
                     }
                 }

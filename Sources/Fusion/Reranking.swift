@@ -1,7 +1,7 @@
 import TesseraCore
 
 /// Parameters of global-descriptor reranking (METHOD.md §5).
-public struct RerankOptions: Sendable, Equatable {
+public struct RerankOptions: Sendable, Equatable, Codable {
     /// Weight β of the global cosine in the combined score. Default 0.5.
     public var beta: Float = 0.5
     /// Depth K: only the first K entries of the inverted-file list are re-scored. Default 100.

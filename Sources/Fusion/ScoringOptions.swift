@@ -4,7 +4,7 @@ import TesseraCore
 /// Database features are single-assigned (k = 1, done at index time); the query's
 /// `QuantizedLayer` carries however many assignments per feature it was quantised
 /// with (k = 3 by default in the quantiser) and every one of them votes.
-public struct ScoringOptions: Sendable, Equatable {
+public struct ScoringOptions: Sendable, Equatable, Codable {
     /// Hamming embedding on (eq. 5–6) or plain bag-of-words (eq. 3). Default `true`.
     public var hammingEmbedding: Bool = true
     /// HE threshold d_t; a pair votes only when d < d_t (strict).

@@ -2,7 +2,7 @@ import Foundation
 import TesseraCore
 
 /// Parameters of spatial verification (`SpatialVerifier`).
-public struct VerificationOptions: Sendable, Equatable {
+public struct VerificationOptions: Sendable, Equatable, Codable {
     /// Candidates re-scored: the first `depth` of the fused inverted-file list. Default 100.
     public var depth = 100
     /// Side of a translation cell of the vote, in pixels of the candidate image. Default 64

@@ -44,9 +44,16 @@ struct ScoringFlags: ParsableArguments {
 }
 
 struct QueryCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "query",
-                                                    abstract: "Rank the indexed images for query images.")
-    @OptionGroup var location: IndexLocation
+    static let configuration = CommandConfiguration(
+        commandName: "query", abstract: "Rank the indexed images for query images.",
+        discussion: "With --shards, the shards of the manifest (directories opened here, or URLs of `tessera serve` "
+            + "processes) are searched and merged into the ranking one index would give. A shard that fails or "
+            + "misses --deadline-ms makes the answer partial: exit status 3 unless --allow-partial.")
+    @Option(help: "Index directory.") var index: String?
+    @Option(help: "A sharded index's manifest (shards.json) instead of --index.") var shards: String?
+    @Option(help: "With --shards: milliseconds each round may wait for the shards.") var deadlineMs: Int?
+    @Flag(help: "With --shards: print partial results (some shard did not answer) instead of failing.")
+    var allowPartial = false
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var scoring: ScoringFlags
     @Option(help: "Vocabulary (default: the one the index was built with).") var vocab: String?
@@ -57,24 +64,35 @@ struct QueryCommand: ParsableCommand {
     @Flag(help: "Per-query timing breakdown.") var verbose = false
     @Argument(help: "Query images.") var images: [String]
 
+    func validate() throws {
+        guard (index == nil) != (shards == nil) else { throw ValidationError("give one of --index and --shards") }
+        if shards != nil && vocab != nil { throw ValidationError("--vocab: the manifest names the vocabulary") }
+        if index != nil && (deadlineMs != nil || allowPartial) {
+            throw ValidationError("--deadline-ms and --allow-partial apply to --shards")
+        }
+    }
+
     func run() throws {
-        let idx = try SearchIndex(directory: location.url, vocabulary: vocab.map { URL(fileURLWithPath: $0) },
-                                  modelPath: modelOptions.model, readOnly: true)
         var o = QueryOptions()
         o.top = top
         scoring.apply(to: &o)
-        if let layers {
-            let keys = idx.vocabulary.layers.map { $0.key.description }
-            o.layers = try layers.split(separator: ",").map { name in
-                guard let i = keys.firstIndex(of: String(name)) else {
-                    throw ValidationError("layer \(name) is not in the vocabulary (\(keys.joined(separator: ", ")))")
-                }
-                return i
-            }
+        let outcomes: [Result<QueryResult, QueryFailure>]
+        if let shards {
+            let coordinator = try ShardCoordinator.open(manifest: URL(fileURLWithPath: shards),
+                                                        modelPath: modelOptions.model,
+                                                        deadline: deadlineMs.map { Double($0) / 1000 })
+            o.layers = try layerIndices(coordinator.vocabulary)
+            outcomes = coordinator.query(images, options: o)
+        } else {
+            let idx = try SearchIndex(directory: URL(fileURLWithPath: index ?? ""),
+                                      vocabulary: vocab.map { URL(fileURLWithPath: $0) },
+                                      modelPath: modelOptions.model, readOnly: true)
+            o.layers = try layerIndices(idx.vocabulary)
+            outcomes = try idx.withPipeline(o, { $0.query(images) })
         }
         var results: [QueryResult] = []
         var failed = 0
-        for outcome in try idx.withPipeline(o, { $0.query(images) }) {
+        for outcome in outcomes {
             switch outcome {
             case .success(let r): results.append(r)
             case .failure(let failure): failed += 1; printError("skipped: \(failure)")
@@ -89,6 +107,22 @@ struct QueryCommand: ParsableCommand {
             try QueryReport.html(results, title: "Tessera query").write(toFile: html, atomically: true, encoding: .utf8)
             printError("wrote \(html)")
         }
+        if let partial = results.first(where: { $0.coverage?.isPartial == true }), !allowPartial {
+            printError("tessera: \(ShardError.partial(partial.coverage!)) (pass --allow-partial to accept it)")
+            throw ExitCode(3)
+        }
         if failed > 0 { throw ExitCode(1) }
+    }
+
+    /// `--layers` as indices into the vocabulary's layers (nil: all).
+    private func layerIndices(_ vocabulary: Vocabulary) throws -> [Int]? {
+        guard let layers else { return nil }
+        let keys = vocabulary.layers.map { $0.key.description }
+        return try layers.split(separator: ",").map { name in
+            guard let i = keys.firstIndex(of: String(name)) else {
+                throw ValidationError("layer \(name) is not in the vocabulary (\(keys.joined(separator: ", ")))")
+            }
+            return i
+        }
     }
 }

@@ -7,7 +7,7 @@ struct TesseraCommand: ParsableCommand {
         commandName: "tessera",
         abstract: "Image retrieval with multi-layer CNN patch activations (MOF).",
         subcommands: [ClassifyCommand.self, FeaturesCommand.self, VocabCommand.self, IndexCommand.self,
-                      QueryCommand.self, ServeCommand.self, BenchCommand.self, DemoCommand.self])
+                      ShardsCommand.self, QueryCommand.self, ServeCommand.self, BenchCommand.self, DemoCommand.self])
 
     /// Runs the command; the engine's errors that a flag fixes get the flag as a hint.
     static func main() {

@@ -1,6 +1,6 @@
 /// Where one patch lies in its image: the centre and side of its square, in the pixels of the
 /// image the patches were taken from (a patch taken at image scale s has side 224/s).
-public struct PatchFrame: Sendable, Equatable {
+public struct PatchFrame: Sendable, Equatable, Codable {
     public var x: Float
     public var y: Float
     public var side: Float

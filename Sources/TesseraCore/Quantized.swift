@@ -6,7 +6,7 @@
 /// Layout: `words[i * k + j]` is descriptor i's j-th word; its signature is
 /// `signatures[(i * k + j) * signatureWords ..< (i * k + j + 1) * signatureWords]`.
 /// Assignments cut by a distance-ratio rule carry the word `QuantizedLayer.none`.
-public struct QuantizedLayer: Equatable, Sendable {
+public struct QuantizedLayer: Equatable, Sendable, Codable {
     public static let none = UInt32.max
     public var count: Int
     public var k: Int
@@ -20,6 +20,27 @@ public struct QuantizedLayer: Equatable, Sendable {
                      && signatures.count == count * k * signatureWords, "QuantizedLayer: inconsistent sizes")
         self.count = count; self.k = k; self.signatureWords = signatureWords
         self.words = words; self.distances = distances; self.signatures = signatures
+    }
+
+    private enum CodingKeys: String, CodingKey { case count, k, signatureWords, words, distances, signatures }
+
+    /// Decodes a layer sent by another process (a shard's request), refusing inconsistent sizes
+    /// with an error rather than the initialiser's precondition.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let count = try c.decode(Int.self, forKey: .count), k = try c.decode(Int.self, forKey: .k)
+        let sw = try c.decode(Int.self, forKey: .signatureWords)
+        let words = try c.decode([UInt32].self, forKey: .words)
+        let distances = try c.decode([Float].self, forKey: .distances)
+        let signatures = try c.decode([UInt64].self, forKey: .signatures)
+        let (n, overflow) = count.multipliedReportingOverflow(by: k)
+        let (total, overflow2) = n.multipliedReportingOverflow(by: sw)
+        guard count >= 0, k >= 0, sw >= 0, !overflow, !overflow2, words.count == n, distances.count == n,
+              signatures.count == total else {
+            throw DecodingError.dataCorruptedError(forKey: .words, in: c,
+                                                   debugDescription: "inconsistent quantized layer sizes")
+        }
+        self.init(count: count, k: k, signatureWords: sw, words: words, distances: distances, signatures: signatures)
     }
 
     /// Keeps only the first `k` assignments of every descriptor (e.g. 1 for the database side).

@@ -38,10 +38,16 @@ public final class LiveIndex: @unchecked Sendable {
     }
 
     /// Opens the index at `directory` with the vocabulary it was created with.
-    public init(directory: URL, modelPath: String?, readOnly: Bool = false) throws {
-        index = try SearchIndex(directory: directory, vocabulary: nil, modelPath: modelPath, readOnly: readOnly,
-                                storeOptions: IndexStoreOptions(readOnly: readOnly, writerLocking: .perWrite))
-        uploads = directory.appendingPathComponent("uploads", isDirectory: true)
+    public convenience init(directory: URL, modelPath: String?, readOnly: Bool = false) throws {
+        self.init(index: try SearchIndex(directory: directory, vocabulary: nil, modelPath: modelPath,
+                                         readOnly: readOnly,
+                                         storeOptions: IndexStoreOptions(readOnly: readOnly, writerLocking: .perWrite)))
+    }
+
+    /// Serves an index this process has already opened (a shard of a `ShardedIndex`).
+    public init(index: SearchIndex) {
+        self.index = index
+        uploads = index.directory.appendingPathComponent("uploads", isDirectory: true)
     }
 
     public var isReadOnly: Bool { index.store.options.readOnly }

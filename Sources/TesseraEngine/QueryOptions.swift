@@ -46,8 +46,12 @@ public struct RankedImage: Sendable {
     public var score: Float
     /// Per-layer normalised BoW scores (empty in global-only mode).
     public var layerScores: [Float]
-    public init(rank: Int, id: ImageID, path: String, score: Float, layerScores: [Float]) {
+    /// The shard holding the image (its index in the manifest) when the search was sharded;
+    /// `id` is then the image's id in that shard.
+    public var shard: Int?
+    public init(rank: Int, id: ImageID, path: String, score: Float, layerScores: [Float], shard: Int? = nil) {
         self.rank = rank; self.id = id; self.path = path; self.score = score; self.layerScores = layerScores
+        self.shard = shard
     }
 }
 
@@ -64,8 +68,12 @@ public struct QueryResult: Sendable {
     public var results: [RankedImage]
     public var timings: QueryTimings
     public var postingsScanned: Int
-    public init(query: String, results: [RankedImage], timings: QueryTimings, postingsScanned: Int) {
+    /// Which shards answered, for a sharded search (nil for one index).
+    public var coverage: ShardCoverage?
+    public init(query: String, results: [RankedImage], timings: QueryTimings, postingsScanned: Int,
+                coverage: ShardCoverage? = nil) {
         self.query = query; self.results = results; self.timings = timings; self.postingsScanned = postingsScanned
+        self.coverage = coverage
     }
 }
 

@@ -5,6 +5,7 @@ public enum QueryReport {
     public static func table(_ r: QueryResult, verbose: Bool) -> String {
         var s = "query: \(r.query)\nrank\tscore\tpath\n"
         for x in r.results { s += "\(x.rank)\t\(String(format: "%.4f", x.score))\t\(x.path)\n" }
+        if let c = r.coverage, c.isPartial { s += "PARTIAL: \(c)\n" }
         if verbose {
             let t = r.timings
             s += String(format: "timings (ms): decode %.1f, CNN %.1f, assignment %.1f, scan %.1f, rerank %.1f, "
@@ -23,15 +24,25 @@ public enum QueryReport {
     }
 
     /// One query's JSON object (what `json` lists and the query server returns).
+    /// A sharded search adds each result's `shard` and the query's `coverage`.
     public static func object(_ r: QueryResult) -> [String: Any] {
-        [
+        var o: [String: Any] = [
             "query": r.query,
-            "results": r.results.map { ["rank": $0.rank, "id": Int($0.id), "path": $0.path, "score": Double($0.score),
-                                        "layerScores": $0.layerScores.map(Double.init)] as [String: Any] },
+            "results": r.results.map { x -> [String: Any] in
+                var e: [String: Any] = ["rank": x.rank, "id": Int(x.id), "path": x.path, "score": Double(x.score),
+                                        "layerScores": x.layerScores.map(Double.init)]
+                if let s = x.shard { e["shard"] = s }
+                return e
+            },
             "timings": ["decode": r.timings.decode, "cnn": r.timings.network, "assignment": r.timings.assignment,
                         "scan": r.timings.scan, "rerank": r.timings.rerank, "total": r.timings.total],
             "postingsScanned": r.postingsScanned,
         ]
+        if let c = r.coverage {
+            o["coverage"] = ["asked": c.asked, "answered": c.answered, "failed": c.failed, "timedOut": c.timedOut,
+                             "partial": c.isPartial, "errors": c.errors] as [String: Any]
+        }
+        return o
     }
 
     /// One row per query: the query image, then its ranked results as thumbnails with

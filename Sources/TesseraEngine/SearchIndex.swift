@@ -53,14 +53,14 @@ public final class SearchIndex: @unchecked Sendable {
         guard let vocabURL = explicitVocabulary ?? recorded.map({ URL(fileURLWithPath: $0) }) else {
             throw EngineError.missingVocabulary(index: directory.path, created: exists)
         }
-        let network = try ModelLocator.loadNetwork(explicit: modelPath)
-        let vocab = try Vocabulary.load(from: vocabURL, expectedModelSHA256: network.weightsSHA256)
-        let settings = try EngineSettings.parse(vocab.patchSettings)
+        let side = try QuerySide(vocabulary: vocabURL, modelPath: modelPath)
+        let vocab = side.vocabulary
         self.vocabulary = vocab
         self.vocabularyURL = vocabURL
-        self.extractor = try FeatureExtractor(network: network, settings: settings)
-        self.whitening = try Self.loadWhitening(for: vocabURL)
-        let identity = IndexIdentity(vocabularyID: try Self.vocabularyID(vocabURL), modelSHA256: network.weightsSHA256)
+        self.extractor = side.extractor
+        self.whitening = side.whitening
+        let identity = IndexIdentity(vocabularyID: try Self.vocabularyID(vocabURL),
+                                     modelSHA256: side.extractor.network.weightsSHA256)
         if !exists && create {
             let meta = IndexMeta(identity: identity, patchSettings: vocab.patchSettings,
                                  layerKeys: vocab.layers.map(\.key),
@@ -73,6 +73,20 @@ public final class SearchIndex: @unchecked Sendable {
             var options = storeOptions
             options.readOnly = options.readOnly || readOnly
             store = try IndexStore.open(at: directory, expecting: identity, options: options)
+        }
+    }
+
+    /// What a query needs besides the postings: the vocabulary (checked against the model),
+    /// the network with the vocabulary's patch settings, and the whitening beside the vocabulary.
+    struct QuerySide {
+        var vocabulary: Vocabulary
+        var extractor: FeatureExtractor
+        var whitening: PCAWhitening?
+        init(vocabulary url: URL, modelPath: String?) throws {
+            let network = try ModelLocator.loadNetwork(explicit: modelPath)
+            vocabulary = try Vocabulary.load(from: url, expectedModelSHA256: network.weightsSHA256)
+            extractor = try FeatureExtractor(network: network, settings: try EngineSettings.parse(vocabulary.patchSettings))
+            whitening = try SearchIndex.loadWhitening(for: url)
         }
     }
 

@@ -110,6 +110,12 @@ public final class SearchPipeline {
 
     /// Quantises the query's descriptors of every layer (`options.multipleAssignment` words each).
     public func quantize(_ x: ExtractedImage) throws -> [QuantizedLayer] {
+        try Self.quantize(x, vocabulary: vocabulary, options: options)
+    }
+
+    /// `quantize` for any holder of the vocabulary (the shard coordinator quantises once for all shards).
+    public static func quantize(_ x: ExtractedImage, vocabulary: Vocabulary,
+                                options: QueryOptions) throws -> [QuantizedLayer] {
         try vocabulary.layers.map { lv in
             try lv.assign(try x.descriptors.matrix(lv.key), k: options.multipleAssignment,
                           ratio: options.assignmentRatio)
@@ -156,28 +162,50 @@ public final class SearchPipeline {
     /// A candidate without stored geometry has S_v = 0.
     public func verify(_ list: [(ImageID, Float)], query x: ExtractedImage, quantized: [QuantizedLayer],
                        weights: [Float], options verification: VerificationOptions) throws -> [(ImageID, Float)] {
+        let k = min(max(verification.depth, 0), list.count)
+        let verified = try verifiedScores(ids: list.prefix(k).map(\.0), quantized: quantized, frames: x.frames,
+                                          layers: options.layers ?? Array(vocabulary.layers.indices),
+                                          weights: weights, scoring: options.scoring, options: verification)
+        return Self.combineVerified(list, verified: verified, inlierWeight: verification.inlierWeight)
+    }
+
+    /// The verified scores S_v = Σ_l w_l · V_l of images `ids` (`SpatialVerifier.layerScore`
+    /// over the used `layers`, fused with `weights`); nil for an image without stored geometry.
+    public func verifiedScores(ids: [ImageID], quantized: [QuantizedLayer], frames: [PatchFrame], layers use: [Int],
+                               weights: [Float], scoring: ScoringOptions,
+                               options verification: VerificationOptions) throws -> [Float?] {
         guard let geometry else { throw EngineError.invalidInput("this search was prepared without patch geometry") }
-        let use = options.layers ?? Array(vocabulary.layers.indices)
         guard weights.count == use.count else {
             throw EngineError.invalidInput("\(weights.count) fusion weights for \(use.count) layers")
         }
-        let verifier = SpatialVerifier(options: verification, scoring: options.scoring)
-        let frames = x.frames
+        guard use.allSatisfy({ $0 >= 0 && $0 < vocabulary.layers.count && $0 < quantized.count
+                                   && quantized[$0].count <= frames.count }) else {
+            throw EngineError.invalidInput("layers \(use) are not all among the query's \(quantized.count), "
+                                           + "each with a frame per descriptor")
+        }
+        let verifier = SpatialVerifier(options: verification, scoring: scoring)
         let norms = use.map { imageNorm(quantized[$0], idf: vocabulary.layers[$0].idf) }
-        let k = min(max(verification.depth, 0), list.count)
-        var head = try list.prefix(k).map { id, bow -> (ImageID, Float, Float) in
-            let gamma = verification.inlierWeight
-            guard let g = try geometry.geometry(of: id) else { return (id, (1 - gamma) * bow, bow) }
+        return try ids.map { id -> Float? in
+            guard Int(id) < imageBound, let g = try geometry.geometry(of: id) else { return nil }
             var score: Float = 0
             for (n, l) in use.enumerated() where weights[n] != 0 {
                 score += weights[n] * verifier.layerScore(
                     query: quantized[l], queryFrames: frames, candidate: g, layer: l, idf: vocabulary.layers[l].idf,
                     queryNorm: norms[n], inverseImageNorm: inverseNorms[l][Int(id)])
             }
-            return (id, (1 - gamma) * bow + gamma * score, bow)
+            return score
+        }
+    }
+
+    /// The first `verified.count` entries of `list` re-scored by (1 − γ)·S + γ·S_v (S_v = 0 for
+    /// nil) and re-sorted (ties: S, then the smaller id); the rest keeps its order and scores.
+    public static func combineVerified(_ list: [(ImageID, Float)], verified: [Float?],
+                                       inlierWeight gamma: Float) -> [(ImageID, Float)] {
+        var head = zip(list, verified).map { entry, v in
+            (entry.0, (1 - gamma) * entry.1 + gamma * (v ?? 0), entry.1)
         }
         head.sort { ($0.1, $0.2, $1.0) > ($1.1, $1.2, $0.0) }
-        return head.map { ($0.0, $0.1) } + list.dropFirst(k)
+        return head.map { ($0.0, $0.1) } + list.dropFirst(verified.count)
     }
 
     /// The layer weights of late fusion (eq. 8) under `rule` (default `options.fusion`).

@@ -38,6 +38,7 @@ public struct ServerConfiguration: Sendable {
 /// | `GET /healthz`, `GET /readyz` | probe | liveness; readiness (the index answers) |
 /// | `GET /metrics` | read | Prometheus metrics (`ServerMetrics`) |
 /// | `GET /` | read | the search page (`SearchPage`) |
+/// | `GET /v1/shard/info`, `POST /v1/shard/*` | read | this index as a shard of a sharded one (`ShardRoutes`) |
 ///
 /// Access is decided by `AccessPolicy`; CPU work runs on the bounded `WorkQueue`.
 public final class QueryServer: Sendable {
@@ -47,9 +48,12 @@ public final class QueryServer: Sendable {
     let policy: AccessPolicy
     let work: WorkQueue
     let layerKeys: [String]
+    /// The index as a coordinator's shard sees it.
+    let shard: LocalShard
 
     public init(index: LiveIndex, configuration: ServerConfiguration) throws {
         self.index = index
+        shard = LocalShard(index)
         self.configuration = configuration
         policy = try AccessPolicy(host: configuration.host, token: configuration.token)
         work = WorkQueue(workers: configuration.workers, waiting: configuration.queueLimit)
@@ -132,6 +136,7 @@ public final class QueryServer: Sendable {
             guard removed else { throw APIError(.notFound, "no image with id \(id)") }
             return JSON.response(["removed": Int(id)])
         }
+        addShardRoutes(to: router)
         return router
     }
 

@@ -1,0 +1,145 @@
+import Foundation
+import TesseraCore
+
+/// A document-partitioned index on this machine: a `ShardManifest` and the ordinary indexes
+/// it lists (`shard-00`, `shard-01`, … beside it). Adding routes each image by its content
+/// hash (`ShardManifest.shard(forContentHash:)`), so the same photo always lands in the same
+/// shard and is indexed once; searching goes through a `ShardCoordinator`.
+///
+/// Each shard is an LMDB index of its own, with its own writer lock, and each keeps the
+/// guarantees of one index (a killed add leaves whole images). The manifest's counts are
+/// rewritten (atomically) after every add or remove.
+public final class ShardedIndex {
+    public let manifestURL: URL
+    public private(set) var manifest: ShardManifest
+    /// The shards, in manifest order (all local: a sharded index with URLs is only searched).
+    public let shards: [SearchIndex]
+
+    /// Creates `count` empty shards in `directory` (which must not hold a manifest) with
+    /// `vocabulary`, and their manifest, `directory/shards.json`.
+    public static func create(at directory: URL, shards count: Int, vocabulary: URL,
+                              modelPath: String?) throws -> ShardedIndex {
+        guard (1...4096).contains(count) else { throw EngineError.invalidInput("--shards must be 1 to 4096") }
+        let url = directory.appendingPathComponent(ShardManifest.fileName)
+        guard !FileManager.default.fileExists(atPath: url.path) else {
+            throw EngineError.invalidInput("\(url.path) exists: a sharded index is already there")
+        }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let width = String(count - 1).count < 2 ? 2 : String(count - 1).count
+        let names = (0..<count).map { "shard-" + String(repeating: "0", count: width - String($0).count) + String($0) }
+        let indexes = try names.map {
+            try SearchIndex(directory: directory.appendingPathComponent($0), vocabulary: vocabulary,
+                            modelPath: modelPath, create: true)
+        }
+        let manifest = ShardManifest(identity: ShardIdentity(of: indexes[0]),
+                                     vocabulary: vocabulary.standardizedFileURL.path,
+                                     shards: names.map { ShardManifest.Shard(path: $0) })
+        try manifest.write(to: url)
+        return try ShardedIndex(manifest: url, modelPath: modelPath)
+    }
+
+    /// Opens the sharded index whose manifest is `url`; every shard must be a local directory
+    /// with the manifest's identity.
+    public init(manifest url: URL, modelPath: String?, readOnly: Bool = false) throws {
+        let m = try ShardManifest.load(from: url)
+        manifestURL = url
+        manifest = m
+        shards = try m.shards.indices.map { i in
+            guard let dir = m.directory(of: i, manifest: url) else {
+                throw EngineError.invalidInput("shard \(i) is a URL (\(m.shards[i].url ?? "")): only local shards "
+                                               + "can be written here; add to that server instead")
+            }
+            let index = try SearchIndex(directory: dir, vocabulary: nil, modelPath: modelPath, readOnly: readOnly)
+            let diff = m.identity.differences(from: ShardIdentity(of: index))
+            guard diff.isEmpty else { throw ShardError.identityMismatch(shard: i, differences: diff) }
+            return index
+        }
+    }
+
+    /// Adds images (files or folders, recursively), each to the shard its content hash names.
+    /// A path indexed in another shard with other content is replaced: removed there once the
+    /// new content is in. Unreadable files are reported, never fatal.
+    public func add(_ paths: [String], showProgress: Bool = true,
+                    features: ((String) throws -> ExtractedImage)? = nil) throws -> AddReport {
+        var report = AddReport()
+        let start = Date()
+        var routed = [[String]](repeating: [], count: shards.count)
+        for path in ImageFiles.collect(paths) {
+            do {
+                let data = try Data(contentsOf: URL(fileURLWithPath: path))
+                routed[ShardManifest.shard(forContentHash: SHA256.hex(data), count: shards.count)].append(path)
+            } catch {
+                report.failed.append((path, "cannot read the file: \(error.localizedDescription)"))
+            }
+        }
+        for (s, files) in routed.enumerated() where !files.isEmpty {
+            let r = try shards[s].add(files, showProgress: showProgress, features: features)
+            for (other, index) in shards.enumerated() where other != s {
+                let stale = try r.added.filter { try index.store.image(path: $0) != nil }
+                if !stale.isEmpty { _ = try index.remove(stale) }
+            }
+            report.added += r.added
+            report.alreadyIndexed += r.alreadyIndexed
+            report.failed += r.failed
+            report.decodeSeconds += r.decodeSeconds
+            report.networkSeconds += r.networkSeconds
+            report.quantizeSeconds += r.quantizeSeconds
+            report.writeSeconds += r.writeSeconds
+        }
+        try recordCounts()
+        report.seconds = Date().timeIntervalSince(start)
+        return report
+    }
+
+    /// Removes images by path from whichever shard holds them; returns how many were indexed.
+    public func remove(_ paths: [String]) throws -> Int {
+        let removed = try shards.reduce(0) { $0 + (try $1.remove(paths)) }
+        try recordCounts()
+        return removed
+    }
+
+    /// Images per shard, as stored now.
+    public func counts() throws -> [Int] {
+        try shards.map { try $0.store.withSnapshot { try $0.imageCount() } }
+    }
+
+    /// A coordinator over the shards, opened in this process.
+    public func coordinator(deadline: TimeInterval? = nil) throws -> ShardCoordinator {
+        let first = shards[0]
+        return ShardCoordinator(identity: manifest.identity, vocabulary: first.vocabulary, whitening: first.whitening,
+                                extractor: first.extractor,
+                                shards: shards.map { LocalShard(LiveIndex(index: $0)) }, deadline: deadline)
+    }
+
+    private func recordCounts() throws {
+        let now = try counts()
+        guard now != manifest.shards.map(\.images) else { return }
+        for i in now.indices { manifest.shards[i].images = now[i] }
+        manifest.generation += 1
+        try manifest.write(to: manifestURL)
+    }
+}
+
+extension ShardCoordinator {
+    /// A coordinator for the manifest at `url`: directory shards opened in this process
+    /// (read-only), URL shards reached over HTTP (`RemoteShard`), queries quantised with the
+    /// manifest's vocabulary.
+    public static func open(manifest url: URL, modelPath: String?, deadline: TimeInterval? = nil) throws
+        -> ShardCoordinator {
+        let m = try ShardManifest.load(from: url)
+        let side = try SearchIndex.QuerySide(vocabulary: m.vocabularyURL(manifest: url), modelPath: modelPath)
+        let vocabularyID = try SearchIndex.vocabularyID(m.vocabularyURL(manifest: url))
+        guard vocabularyID == m.identity.vocabularyID else {
+            throw EngineError.invalidInput("the vocabulary \(m.vocabulary) (\(vocabularyID)) is not the one the "
+                                           + "shards were built with (\(m.identity.vocabularyID))")
+        }
+        let shards: [any SearchShard] = try m.shards.indices.map { i in
+            if let dir = m.directory(of: i, manifest: url) {
+                return try LocalShard(directory: dir, modelPath: modelPath)
+            }
+            return try RemoteShard(baseURL: m.shards[i].url ?? "")
+        }
+        return ShardCoordinator(identity: m.identity, vocabulary: side.vocabulary, whitening: side.whitening,
+                                extractor: side.extractor, shards: shards, deadline: deadline)
+    }
+}
