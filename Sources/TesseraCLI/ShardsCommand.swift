@@ -8,8 +8,8 @@ struct ShardsCommand: ParsableCommand {
         abstract: "Build and maintain a sharded index: a manifest (shards.json) and one index per shard.",
         discussion: "Images go to a shard by their content hash, so a duplicate always meets its original. "
             + "Search it with `tessera query --shards DIR/shards.json`.",
-        subcommands: [ShardsCreateCommand.self, ShardsAddCommand.self, ShardsRemoveCommand.self,
-                      ShardsStatsCommand.self])
+        subcommands: [ShardsCreateCommand.self, ShardsAddCommand.self, ShardsMergeCommand.self,
+                      ShardsRemoveCommand.self, ShardsStatsCommand.self])
 }
 
 struct ShardsCreateCommand: ParsableCommand {
@@ -47,6 +47,27 @@ struct ShardsAddCommand: ParsableCommand {
         print("added \(r.added.count), already indexed \(r.alreadyIndexed.count), failed \(r.failed.count) in "
               + String(format: "%.1f s (%.2f images/s); per shard: ", r.seconds, rate)
               + (try s.counts()).map(String.init).joined(separator: " "))
+        for f in r.failed { print("  failed: \(f.path): \(f.reason)") }
+        if !r.failed.isEmpty { throw ExitCode(1) }
+    }
+}
+
+struct ShardsMergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Move the images of indexes built elsewhere (same vocabulary) into their shards.",
+        discussion: "Each part is an ordinary index (`tessera index add`), e.g. one per machine on its local disk. "
+            + "Images already in a shard are skipped, so a killed merge can be run again. Exit status 1 when an "
+            + "image could not be merged (listed).")
+    @OptionGroup var location: ShardManifestLocation
+    @OptionGroup var modelOptions: ModelOptions
+    @Argument(help: "Index directories to merge.") var parts: [String]
+
+    func run() throws {
+        let s = try ShardedIndex(manifest: location.url, modelPath: modelOptions.model)
+        let r = try s.merge(parts: parts.map { URL(fileURLWithPath: $0) })
+        print("merged \(r.added.count), already in a shard \(r.alreadyIndexed.count), failed \(r.failed.count) in "
+              + String(format: "%.1f s; per shard: ", r.seconds) + (try s.counts()).map(String.init).joined(separator: " "))
         for f in r.failed { print("  failed: \(f.path): \(f.reason)") }
         if !r.failed.isEmpty { throw ExitCode(1) }
     }

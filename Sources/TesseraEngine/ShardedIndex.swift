@@ -1,4 +1,5 @@
 import Foundation
+import Index
 import TesseraCore
 
 /// A document-partitioned index on this machine: a `ShardManifest` and the ordinary indexes
@@ -85,6 +86,64 @@ public final class ShardedIndex {
             report.networkSeconds += r.networkSeconds
             report.quantizeSeconds += r.quantizeSeconds
             report.writeSeconds += r.writeSeconds
+        }
+        try recordCounts()
+        report.seconds = Date().timeIntervalSince(start)
+        return report
+    }
+
+    /// Moves the images of indexes built elsewhere (parts: ordinary indexes of the manifest's
+    /// vocabulary and model, e.g. one per machine, each on its local disk) into the shards
+    /// their content hashes name, renumbered there. Each image is rebuilt from its stored
+    /// record and patch geometry (the words and signatures of every patch), so its postings,
+    /// norms and scores are the ones it had. An image already in a shard is skipped, so a
+    /// merge that was killed can be run again; a path indexed with other content, or an image
+    /// stored without geometry, is reported and skipped. A batch is one transaction per shard.
+    public func merge(parts: [URL], batchSize: Int = 64) throws -> AddReport {
+        var report = AddReport()
+        let start = Date()
+        let expected = IndexIdentity(vocabularyID: manifest.identity.vocabularyID,
+                                     modelSHA256: manifest.identity.modelSHA256)
+        var pending = [[NewImage]](repeating: [], count: shards.count)
+        func flush(_ s: Int) throws {
+            guard !pending[s].isEmpty else { return }
+            let t = Date()
+            for (image, outcome) in zip(pending[s], try shards[s].store.add(pending[s])) {
+                if case .added = outcome { report.added.append(image.path) } else {
+                    report.alreadyIndexed.append(image.path)
+                }
+            }
+            report.writeSeconds += Date().timeIntervalSince(t)
+            pending[s].removeAll()
+        }
+        for part in parts {
+            let store = try IndexStore.open(at: part, expecting: expected, options: IndexStoreOptions(readOnly: true))
+            guard store.meta.patchSettings == manifest.identity.patchSettings else {
+                throw EngineError.invalidInput("\(part.path): patch settings \(store.meta.patchSettings), the shards "
+                                               + "have \(manifest.identity.patchSettings)")
+            }
+            try store.withSnapshot { snap in
+                for record in try snap.images() {
+                    guard let geometry = try snap.geometry(of: record.id) else {
+                        report.failed.append((record.path, "stored without patch geometry: index the file again"))
+                        continue
+                    }
+                    if let clash = try shards.first(where: {
+                        try $0.store.image(path: record.path).map { $0.contentHash != record.contentHash } ?? false
+                    }) {
+                        report.failed.append((record.path, "indexed in \(clash.directory.lastPathComponent) with other "
+                                              + "content: remove it there first"))
+                        continue
+                    }
+                    let s = ShardManifest.shard(forContentHash: record.contentHash, count: shards.count)
+                    pending[s].append(NewImage(path: record.path, contentHash: record.contentHash, width: record.width,
+                                               height: record.height, norms: record.norms,
+                                               globalDescriptor: record.globalDescriptor, layers: geometry.layers,
+                                               frames: geometry.frames))
+                    if pending[s].count >= batchSize { try flush(s) }
+                }
+            }
+            for s in shards.indices { try flush(s) }
         }
         try recordCounts()
         report.seconds = Date().timeIntervalSince(start)

@@ -104,6 +104,34 @@ final class ShardingTests: XCTestCase {
         }
     }
 
+    /// Parts built apart (halves of the collection, in two orders) merged into 3 shards rank
+    /// as one index; merging again adds nothing.
+    func testMergedPartsRankAsOneIndex() throws {
+        let corpus = try Self.corpus.get()
+        let f = try EngineFixture.shared.get()
+        let files = corpus.files
+        var parts: [URL] = []
+        for (name, half) in [("part-a", files.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)),
+                             ("part-b", files.enumerated().filter { $0.offset % 2 == 1 }.map(\.element).reversed())] {
+            let dir = try Self.fresh(name)
+            let part = try SearchIndex(directory: dir, vocabulary: f.vocabulary, modelPath: nil, create: true)
+            _ = try part.add(half, showProgress: false, features: { corpus.features[$0]! })
+            parts.append(dir)
+        }
+        let sharded = try ShardedIndex.create(at: try Self.fresh("merged"), shards: 3, vocabulary: f.vocabulary,
+                                              modelPath: nil)
+        let report = try sharded.merge(parts: parts, batchSize: 5)
+        XCTAssertEqual(report.added.count, 48)
+        XCTAssertTrue(report.failed.isEmpty, "\(report.failed)")
+        XCTAssertEqual(try sharded.merge(parts: parts).alreadyIndexed.count, 48)
+        XCTAssertEqual(try sharded.counts().reduce(0, +), 48)
+        try assertSameAsSingle(try sharded.coordinator(), corpus, "merged parts")
+        // A part of another vocabulary is refused.
+        let other = try Self.fresh("part-other")
+        _ = try SearchIndex(directory: other, vocabulary: f.otherVocabulary, modelPath: nil, create: true)
+        XCTAssertThrowsError(try sharded.merge(parts: [other]))
+    }
+
     /// Shards that are not of the router's making: one with a single image, one empty.
     func testAnEmptyShardAndAOneImageShard() throws {
         let corpus = try Self.corpus.get()
