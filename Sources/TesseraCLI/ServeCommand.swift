@@ -12,9 +12,12 @@ struct ServeCommand: ParsableCommand {
         Binds 127.0.0.1 by default. Any other address needs --token-file; adding and removing
         images always needs the token (Authorization: Bearer TOKEN). The API is described in
         Sources/TesseraServer/openapi.yaml. SIGTERM or SIGINT stops the server after the
-        requests in flight.
+        requests in flight. With --shards it coordinates a sharded index instead: POST /v1/query
+        merges the shards' answers (each result names its shard, the answer its coverage).
         """)
-    @OptionGroup var location: IndexLocation
+    @Option(help: "Index directory.") var index: String?
+    @Option(help: "A sharded index's manifest (shards.json) to coordinate instead of --index.") var shards: String?
+    @Option(help: "With --shards: milliseconds each round may wait for the shards.") var deadlineMs: Int?
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Address to bind.") var host = "127.0.0.1"
     @Option(help: "Port (0 = a free one, printed once listening).") var port = 8080
@@ -28,6 +31,8 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "Open the index read-only (queries only).") var readOnly = false
 
     func validate() throws {
+        guard (index == nil) != (shards == nil) else { throw ValidationError("give one of --index and --shards") }
+        if shards != nil && readOnly { throw ValidationError("--read-only applies to --index") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0…65535") }
         guard maxUploadMb >= 1, workers >= 1, queueLimit >= 0, idleTimeout >= 1 else {
             throw ValidationError("--max-upload-mb, --workers and --idle-timeout must be positive, --queue-limit ≥ 0")
@@ -43,16 +48,29 @@ struct ServeCommand: ParsableCommand {
         config.workers = workers
         config.queueLimit = queueLimit
         config.idleTimeoutSeconds = idleTimeout
-        let index = try LiveIndex(directory: location.url, modelPath: modelOptions.model, readOnly: readOnly)
-        let server = try QueryServer(index: index, configuration: config)
-        let images = try index.imageCount()
+        let serve: (@escaping @Sendable (Int) -> Void) async throws -> Void
+        let what: String
+        if let shards {
+            let coordinator = try ShardCoordinator.open(manifest: URL(fileURLWithPath: shards),
+                                                        modelPath: modelOptions.model,
+                                                        deadline: deadlineMs.map { Double($0) / 1000 })
+            let server = try CoordinatorServer(coordinator: coordinator, configuration: config)
+            serve = { try await server.run(onListening: $0) }
+            what = "\(coordinator.shards.count) shards"
+        } else {
+            let index = try LiveIndex(directory: URL(fileURLWithPath: index ?? ""), modelPath: modelOptions.model,
+                                      readOnly: readOnly)
+            let server = try QueryServer(index: index, configuration: config)
+            serve = { try await server.run(onListening: $0) }
+            what = "\(try index.imageCount()) images"
+        }
         let done = DispatchSemaphore(value: 0)
         let outcome = ServeOutcome()
         let host = self.host
         Task {
             do {
-                try await server.run { port in
-                    print("tessera: serving \(images) images on http://\(host):\(port)")
+                try await serve { port in
+                    print("tessera: serving \(what) on http://\(host):\(port)")
                     fflush(stdout)
                 }
             } catch {

@@ -72,6 +72,19 @@ class Hit:
     path: str
     score: float
     layer_scores: List[float]
+    #: The shard holding the image, from a coordinator (`tessera serve --shards`); `id` is then its id there.
+    shard: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How many shards a coordinator's query reached; `partial` when some did not answer."""
+    asked: int
+    answered: int
+    failed: int
+    timed_out: int
+    partial: bool
+    errors: List[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,8 @@ class QueryResult:
     results: List[Hit]
     timings: Dict[str, float]
     postings_scanned: int
+    #: Set by a coordinator of shards; None from one index.
+    coverage: Optional[Coverage] = None
 
 
 @dataclass(frozen=True)
@@ -155,8 +170,12 @@ class Client:
                   "global_only": global_only, "verify": verify, "rerank_global": rerank_global,
                   "layers": ",".join(layers) if layers is not None else None}
         d = self._json("POST", "/v1/query", params, _read(image), "image/jpeg")
-        hits = [Hit(h["rank"], h["id"], h["path"], h["score"], list(h["layerScores"])) for h in d["results"]]
-        return QueryResult(hits, dict(d["timings"]), d["postingsScanned"])
+        hits = [Hit(h["rank"], h["id"], h["path"], h["score"], list(h["layerScores"]), h.get("shard"))
+                for h in d["results"]]
+        c = d.get("coverage")
+        coverage = Coverage(c["asked"], c["answered"], c["failed"], c["timedOut"], c["partial"],
+                            list(c.get("errors", []))) if c else None
+        return QueryResult(hits, dict(d["timings"]), d["postingsScanned"], coverage)
 
     def add(self, image: ImageSource) -> AddResult:
         """Adds a JPEG (needs the token). `added` is False when the same content is indexed already."""

@@ -35,9 +35,9 @@ def jpegs(folder):
 class Server:
     """A `tessera serve` process on a free loopback port."""
 
-    def __init__(self, index, *extra, token=True):
+    def __init__(self, index, *extra, token=True, manifest=False):
         self.work = tempfile.mkdtemp(prefix="tessera-serve-")
-        args = [str(CLI), "serve", "--index", str(index), "--port", "0", *extra]
+        args = [str(CLI), "serve", "--shards" if manifest else "--index", str(index), "--port", "0", *extra]
         if token:
             tf = Path(self.work) / "token"
             tf.write_text(TOKEN + "\n")

@@ -48,10 +48,12 @@ class ShardTests(unittest.TestCase):
             shard["url"] = server.url
         cls.remote = cls.tmp / "remote.json"
         cls.remote.write_text(json.dumps(remote))
+        # The coordinator behind HTTP, over the shard servers.
+        cls.coordinator = Server(cls.remote, "--deadline-ms", "20000", token=False, manifest=True)
 
     @classmethod
     def tearDownClass(cls):
-        for s in getattr(cls, "servers", []):
+        for s in getattr(cls, "servers", []) + ([cls.coordinator] if hasattr(cls, "coordinator") else []):
             s.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
@@ -72,6 +74,16 @@ class ShardTests(unittest.TestCase):
                 self.assert_same(served, want, f"over HTTP {flags} {q}")
                 seen |= {r["shard"] for r in served["results"]}
         self.assertEqual(seen, {0, 1, 2})
+        # The coordinator server answers as the CLI does, through the Python client.
+        c = self.coordinator.client(token=None)
+        for q in self.queries:
+            _, want = query(self.single, q, "--top", "8")
+            got = c.query(q, top=8)
+            self.assertEqual([h.path for h in got.results], [r["path"] for r in want["results"]])
+            for h, r in zip(got.results, want["results"]):
+                self.assertAlmostEqual(h.score, r["score"], places=5)
+            self.assertEqual((got.coverage.asked, got.coverage.answered, got.coverage.partial), (3, 3, False))
+            self.assertIn(got.results[0].shard, (0, 1, 2))
 
     def test_a_killed_shard_gives_partial_answers_then_recovers(self):
         q = self.queries[0]
@@ -87,6 +99,9 @@ class ShardTests(unittest.TestCase):
             self.assertEqual(partial["coverage"]["failed"], 1)
             self.assertTrue(partial["results"])
             self.assertNotIn(1, {x["shard"] for x in partial["results"]})
+            served = self.coordinator.client(token=None).query(q)
+            self.assertEqual((served.coverage.failed, served.coverage.partial), (1, True))
+            self.assertEqual([h.path for h in served.results], [x["path"] for x in partial["results"]])
         finally:
             self.servers[1] = Server(self.dir / "shard-01", "--port", str(port), token=False)
         _, back = query(["--shards", self.remote], q)
