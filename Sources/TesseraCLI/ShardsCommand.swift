@@ -9,7 +9,7 @@ struct ShardsCommand: ParsableCommand {
         discussion: "Images go to a shard by their content hash, so a duplicate always meets its original. "
             + "Search it with `tessera query --shards DIR/shards.json`.",
         subcommands: [ShardsCreateCommand.self, ShardsAddCommand.self, ShardsMergeCommand.self,
-                      ShardsRemoveCommand.self, ShardsStatsCommand.self])
+                      ShardsRefreshCommand.self, ShardsRemoveCommand.self, ShardsStatsCommand.self])
 }
 
 struct ShardsCreateCommand: ParsableCommand {
@@ -61,15 +61,37 @@ struct ShardsMergeCommand: ParsableCommand {
             + "image could not be merged (listed).")
     @OptionGroup var location: ShardManifestLocation
     @OptionGroup var modelOptions: ModelOptions
+    @Option(help: ArgumentHelp("Merge into this shard alone (one process per shard may run at once); the "
+                               + "manifest's counts are then left to `tessera shards refresh`."))
+    var shard: Int?
     @Argument(help: "Index directories to merge.") var parts: [String]
 
     func run() throws {
-        let s = try ShardedIndex(manifest: location.url, modelPath: modelOptions.model)
-        let r = try s.merge(parts: parts.map { URL(fileURLWithPath: $0) })
+        let urls = parts.map { URL(fileURLWithPath: $0) }
+        let r: AddReport
+        var counts = ""
+        if let shard {
+            r = try ShardedIndex.merge(parts: urls, intoShard: shard, manifest: location.url)
+        } else {
+            let s = try ShardedIndex(manifest: location.url, modelPath: modelOptions.model)
+            r = try s.merge(parts: urls)
+            counts = "; per shard: " + (try s.counts()).map(String.init).joined(separator: " ")
+        }
         print("merged \(r.added.count), already in a shard \(r.alreadyIndexed.count), failed \(r.failed.count) in "
-              + String(format: "%.1f s; per shard: ", r.seconds) + (try s.counts()).map(String.init).joined(separator: " "))
+              + String(format: "%.1f s", r.seconds) + counts)
         for f in r.failed { print("  failed: \(f.path): \(f.reason)") }
         if !r.failed.isEmpty { throw ExitCode(1) }
+    }
+}
+
+struct ShardsRefreshCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "refresh", abstract: "Rewrite the manifest's image counts from the shards (after merges).")
+    @OptionGroup var location: ShardManifestLocation
+
+    func run() throws {
+        let m = try ShardedIndex.refreshCounts(manifest: location.url)
+        print("generation \(m.generation): " + m.shards.map { String($0.images) }.joined(separator: " "))
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Index
 import TesseraCore
 
 /// What every shard of one sharded index must share, so that their scores are comparable and
@@ -24,6 +25,9 @@ public struct ShardIdentity: Codable, Equatable, Sendable, CustomStringConvertib
                   whiteningSHA256: index.whitening.map { SHA256.hex(Data($0.serialized())) } ?? "none",
                   patchSettings: index.store.meta.patchSettings)
     }
+
+    /// The part of the identity an index stores itself (`IndexMeta.identity`).
+    public var indexIdentity: IndexIdentity { IndexIdentity(vocabularyID: vocabularyID, modelSHA256: modelSHA256) }
 
     public var description: String {
         "vocabulary \(vocabularyID), model \(modelSHA256.prefix(12)), whitening \(whiteningSHA256.prefix(12)), "

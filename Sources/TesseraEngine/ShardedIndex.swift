@@ -94,60 +94,98 @@ public final class ShardedIndex {
 
     /// Moves the images of indexes built elsewhere (parts: ordinary indexes of the manifest's
     /// vocabulary and model, e.g. one per machine, each on its local disk) into the shards
-    /// their content hashes name, renumbered there. Each image is rebuilt from its stored
-    /// record and patch geometry (the words and signatures of every patch), so its postings,
-    /// norms and scores are the ones it had. An image already in a shard is skipped, so a
-    /// merge that was killed can be run again; a path indexed with other content, or an image
-    /// stored without geometry, is reported and skipped. A batch is one transaction per shard.
+    /// their content hashes name, renumbered there (`merge(parts:into:…)`), and records the counts.
     public func merge(parts: [URL], batchSize: Int = 64) throws -> AddReport {
+        let stores = Dictionary(uniqueKeysWithValues: shards.enumerated().map { ($0.offset, $0.element.store) })
+        let report = try Self.merge(parts: parts, into: stores, manifest: manifest, batchSize: batchSize)
+        try recordCounts()
+        return report
+    }
+
+    /// `merge(parts:)` into shard `shard` alone: only the parts' images that route to it are
+    /// moved, and only that shard's index is opened (no network, no other shard's writer lock),
+    /// so one process per shard can merge at once. The manifest is not rewritten: run
+    /// `refreshCounts(manifest:)` when every shard is done.
+    public static func merge(parts: [URL], intoShard shard: Int, manifest url: URL,
+                             batchSize: Int = 64) throws -> AddReport {
+        let m = try ShardManifest.load(from: url)
+        guard m.shards.indices.contains(shard), let dir = m.directory(of: shard, manifest: url) else {
+            throw EngineError.invalidInput("the manifest has no local shard \(shard) (it has \(m.shards.count))")
+        }
+        let store = try IndexStore.open(at: dir, expecting: m.identity.indexIdentity)
+        return try merge(parts: parts, into: [shard: store], manifest: m, batchSize: batchSize)
+    }
+
+    /// The images of `parts` that route to the shards in `stores`, added there. Each image is
+    /// rebuilt from its stored record and patch geometry (the words and signatures of every
+    /// patch), so its postings, norms and scores are the ones it had. An image already in its
+    /// shard is skipped, so a killed merge can be run again; a path indexed there with other
+    /// content, or an image stored without geometry, is reported and skipped. A batch is one
+    /// transaction per shard.
+    static func merge(parts: [URL], into stores: [Int: IndexStore], manifest: ShardManifest,
+                      batchSize: Int) throws -> AddReport {
         var report = AddReport()
         let start = Date()
-        let expected = IndexIdentity(vocabularyID: manifest.identity.vocabularyID,
-                                     modelSHA256: manifest.identity.modelSHA256)
-        var pending = [[NewImage]](repeating: [], count: shards.count)
+        var pending: [Int: [NewImage]] = [:]
         func flush(_ s: Int) throws {
-            guard !pending[s].isEmpty else { return }
+            guard let batch = pending[s], !batch.isEmpty, let store = stores[s] else { return }
             let t = Date()
-            for (image, outcome) in zip(pending[s], try shards[s].store.add(pending[s])) {
+            for (image, outcome) in zip(batch, try store.add(batch)) {
                 if case .added = outcome { report.added.append(image.path) } else {
                     report.alreadyIndexed.append(image.path)
                 }
             }
             report.writeSeconds += Date().timeIntervalSince(t)
-            pending[s].removeAll()
+            pending[s] = []
         }
         for part in parts {
-            let store = try IndexStore.open(at: part, expecting: expected, options: IndexStoreOptions(readOnly: true))
-            guard store.meta.patchSettings == manifest.identity.patchSettings else {
-                throw EngineError.invalidInput("\(part.path): patch settings \(store.meta.patchSettings), the shards "
+            let source = try IndexStore.open(at: part, expecting: manifest.identity.indexIdentity,
+                                             options: IndexStoreOptions(readOnly: true))
+            guard source.meta.patchSettings == manifest.identity.patchSettings else {
+                throw EngineError.invalidInput("\(part.path): patch settings \(source.meta.patchSettings), the shards "
                                                + "have \(manifest.identity.patchSettings)")
             }
-            try store.withSnapshot { snap in
+            try source.withSnapshot { snap in
                 for record in try snap.images() {
+                    let s = ShardManifest.shard(forContentHash: record.contentHash, count: manifest.shards.count)
+                    guard let store = stores[s] else { continue }
                     guard let geometry = try snap.geometry(of: record.id) else {
                         report.failed.append((record.path, "stored without patch geometry: index the file again"))
                         continue
                     }
-                    if let clash = try shards.first(where: {
-                        try $0.store.image(path: record.path).map { $0.contentHash != record.contentHash } ?? false
-                    }) {
-                        report.failed.append((record.path, "indexed in \(clash.directory.lastPathComponent) with other "
-                                              + "content: remove it there first"))
+                    if let other = try store.image(path: record.path), other.contentHash != record.contentHash {
+                        report.failed.append((record.path, "indexed in shard \(s) with other content: remove it first"))
                         continue
                     }
-                    let s = ShardManifest.shard(forContentHash: record.contentHash, count: shards.count)
-                    pending[s].append(NewImage(path: record.path, contentHash: record.contentHash, width: record.width,
-                                               height: record.height, norms: record.norms,
-                                               globalDescriptor: record.globalDescriptor, layers: geometry.layers,
-                                               frames: geometry.frames))
-                    if pending[s].count >= batchSize { try flush(s) }
+                    pending[s, default: []].append(NewImage(
+                        path: record.path, contentHash: record.contentHash, width: record.width, height: record.height,
+                        norms: record.norms, globalDescriptor: record.globalDescriptor, layers: geometry.layers,
+                        frames: geometry.frames))
+                    if pending[s, default: []].count >= batchSize { try flush(s) }
                 }
             }
-            for s in shards.indices { try flush(s) }
+            for s in stores.keys.sorted() { try flush(s) }
         }
-        try recordCounts()
         report.seconds = Date().timeIntervalSince(start)
         return report
+    }
+
+    /// Rewrites the manifest's image counts from the shards as stored now (a new generation
+    /// when they changed), opening each shard read-only. Returns the manifest as written.
+    @discardableResult
+    public static func refreshCounts(manifest url: URL) throws -> ShardManifest {
+        var m = try ShardManifest.load(from: url)
+        let counts = try m.shards.indices.map { i -> Int in
+            guard let dir = m.directory(of: i, manifest: url) else { return m.shards[i].images }
+            let store = try IndexStore.open(at: dir, expecting: m.identity.indexIdentity,
+                                            options: IndexStoreOptions(readOnly: true))
+            return try store.withSnapshot { try $0.imageCount() }
+        }
+        guard counts != m.shards.map(\.images) else { return m }
+        for i in counts.indices { m.shards[i].images = counts[i] }
+        m.generation += 1
+        try m.write(to: url)
+        return m
     }
 
     /// Removes images by path from whichever shard holds them; returns how many were indexed.
