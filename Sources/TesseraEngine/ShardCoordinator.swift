@@ -330,14 +330,17 @@ public final class ShardCoordinator: @unchecked Sendable {
             for i in live {
                 let shard = coordinator.shards[i]
                 group.enter()
-                DispatchQueue.global().async { [coordinator] in
+                // A thread of its own per call: a shard call blocks (a RemoteShard waits for its HTTP
+                // answer), and blocking libdispatch's few shared threads would hold up the very
+                // callbacks those waits need until libdispatch adds threads, about a second later.
+                Thread { [coordinator] in
                     defer { group.leave() }
                     let r = Result { () throws -> T in
                         try coordinator.checkIdentity(of: i)
                         return try call(i, shard)
                     }
                     box.put(i, r)
-                }
+                }.start()
             }
             let limit: DispatchTime = coordinator.deadline.map { .now() + $0 } ?? .distantFuture
             _ = group.wait(timeout: limit)
