@@ -180,6 +180,24 @@ final class ShardingTests: XCTestCase {
         XCTAssertLessThan(second, first, "every shard was asked twice: the threshold test rules nothing out")
     }
 
+    /// The wire form of a quantised layer (the bulk of a scan request) round-trips exactly and
+    /// refuses inconsistent sizes and partial elements with an error.
+    func testQuantizedLayersCrossTheWireExactly() throws {
+        let layer = QuantizedLayer(count: 2, k: 2, signatureWords: 2, words: [7, QuantizedLayer.none, 0, 19_999],
+                                   distances: [0.25, -.infinity, 1e-30, 3], signatures: (0..<8).map {
+                                       UInt64.max / UInt64($0 + 1) })
+        let data = try JSONEncoder().encode(layer)
+        XCTAssertEqual(try JSONDecoder().decode(QuantizedLayer.self, from: data), layer)
+        var object = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        object["count"] = 3
+        XCTAssertThrowsError(try JSONDecoder().decode(QuantizedLayer.self,
+                                                      from: try JSONSerialization.data(withJSONObject: object)))
+        object["count"] = 2
+        object["words"] = Data([1, 2, 3]).base64EncodedString()
+        XCTAssertThrowsError(try JSONDecoder().decode(QuantizedLayer.self,
+                                                      from: try JSONSerialization.data(withJSONObject: object)))
+    }
+
     func testAShardOfAnotherVocabularyAndDBAAreRefused() throws {
         let corpus = try Self.corpus.get()
         let f = try EngineFixture.shared.get()
