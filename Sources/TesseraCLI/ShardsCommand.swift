@@ -117,7 +117,8 @@ struct ShardsStatsCommand: ParsableCommand {
         print("generation \(m.generation); \(m.identity)")
         print("vocabulary \(m.vocabularyURL(manifest: location.url).path)")
         for (i, s) in m.shards.enumerated() {
-            print("shard \(i)\t\(s.images) images\t" + (m.directory(of: i, manifest: location.url)?.path ?? s.url ?? ""))
+            let place = m.directory(of: i, manifest: location.url)?.path ?? s.url ?? ""
+            print("shard \(i)\t\(s.images) images\t\(place)")
         }
         print("total \(m.shards.reduce(0) { $0 + $1.images }) images")
     }

@@ -27,8 +27,8 @@ public struct QuantizedLayer: Equatable, Sendable, Codable {
     private enum CodingKeys: String, CodingKey { case count, k, signatureWords, words, distances, signatures }
 
     /// Encoded for another process (a shard's request): the sizes, then words, distances and
-    /// signatures as the little-endian bytes of their arrays (base64 in JSON, about a third of
-    /// the text of decimal arrays and much faster to parse).
+    /// signatures as the little-endian bytes of their arrays (base64 in JSON), which JSON
+    /// decoders read without a number conversion per element.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(count, forKey: .count)

@@ -39,9 +39,15 @@ public final class LiveIndex: @unchecked Sendable {
 
     /// Opens the index at `directory` with the vocabulary it was created with.
     public convenience init(directory: URL, modelPath: String?, readOnly: Bool = false) throws {
+        try self.init(directory: directory, modelPath: modelPath, readOnly: readOnly, sharing: nil)
+    }
+
+    /// `sharing`: another shard's vocabulary and network, reused when the vocabulary is the same.
+    convenience init(directory: URL, modelPath: String?, readOnly: Bool, sharing: SearchIndex.QuerySide?) throws {
         self.init(index: try SearchIndex(directory: directory, vocabulary: nil, modelPath: modelPath,
                                          readOnly: readOnly,
-                                         storeOptions: IndexStoreOptions(readOnly: readOnly, writerLocking: .perWrite)))
+                                         storeOptions: IndexStoreOptions(readOnly: readOnly, writerLocking: .perWrite),
+                                         sharing: sharing))
     }
 
     /// Serves an index this process has already opened (a shard of a `ShardedIndex`).

@@ -31,6 +31,9 @@ public final class SearchIndex: @unchecked Sendable {
     public let vocabularyURL: URL
     public let extractor: FeatureExtractor
     public let whitening: PCAWhitening?
+    /// The vocabulary, network and whitening this index was opened with, kept so the other
+    /// shards of a sharded index can open with the same ones (`init(…, sharing:)`).
+    let querySide: QuerySide
 
     /// Images written per LMDB transaction.
     public var batchSize = 16
@@ -41,9 +44,20 @@ public final class SearchIndex: @unchecked Sendable {
     /// `vocabulary` defaults to the one the index was created with; `postingBlockBytes` applies
     /// only to an index created here (`IndexMeta.postingBlockBytes`); `storeOptions` sizes the
     /// LMDB map.
-    public init(directory: URL, vocabulary explicitVocabulary: URL?, modelPath: String?, create: Bool = false,
-                readOnly: Bool = false, postingBlockBytes: Int = IndexMeta.defaultPostingBlockBytes,
-                storeOptions: IndexStoreOptions = IndexStoreOptions()) throws {
+    public convenience init(directory: URL, vocabulary explicitVocabulary: URL?, modelPath: String?,
+                            create: Bool = false, readOnly: Bool = false,
+                            postingBlockBytes: Int = IndexMeta.defaultPostingBlockBytes,
+                            storeOptions: IndexStoreOptions = IndexStoreOptions()) throws {
+        try self.init(directory: directory, vocabulary: explicitVocabulary, modelPath: modelPath, create: create,
+                      readOnly: readOnly, postingBlockBytes: postingBlockBytes, storeOptions: storeOptions,
+                      sharing: nil)
+    }
+
+    /// `init` reusing `shared` (another shard's) when it was loaded from a vocabulary of the
+    /// same checksum, instead of loading the network and the vocabulary once more.
+    init(directory: URL, vocabulary explicitVocabulary: URL?, modelPath: String?, create: Bool = false,
+         readOnly: Bool = false, postingBlockBytes: Int = IndexMeta.defaultPostingBlockBytes,
+         storeOptions: IndexStoreOptions = IndexStoreOptions(), sharing shared: QuerySide?) throws {
         self.directory = directory
         let exists = FileManager.default.fileExists(atPath: directory.appendingPathComponent("data.mdb").path)
         if !exists && !create { throw IndexError.notFound(directory.path) }
@@ -53,14 +67,16 @@ public final class SearchIndex: @unchecked Sendable {
         guard let vocabURL = explicitVocabulary ?? recorded.map({ URL(fileURLWithPath: $0) }) else {
             throw EngineError.missingVocabulary(index: directory.path, created: exists)
         }
-        let side = try QuerySide(vocabulary: vocabURL, modelPath: modelPath)
+        let vocabularyID = try Self.vocabularyID(vocabURL)
+        let side = try shared.flatMap { $0.vocabularyID == vocabularyID ? $0 : nil }
+            ?? QuerySide(vocabulary: vocabURL, modelPath: modelPath)
         let vocab = side.vocabulary
+        self.querySide = side
         self.vocabulary = vocab
         self.vocabularyURL = vocabURL
         self.extractor = side.extractor
         self.whitening = side.whitening
-        let identity = IndexIdentity(vocabularyID: try Self.vocabularyID(vocabURL),
-                                     modelSHA256: side.extractor.network.weightsSHA256)
+        let identity = IndexIdentity(vocabularyID: vocabularyID, modelSHA256: side.extractor.network.weightsSHA256)
         if !exists && create {
             let meta = IndexMeta(identity: identity, patchSettings: vocab.patchSettings,
                                  layerKeys: vocab.layers.map(\.key),
@@ -78,15 +94,23 @@ public final class SearchIndex: @unchecked Sendable {
 
     /// What a query needs besides the postings: the vocabulary (checked against the model),
     /// the network with the vocabulary's patch settings, and the whitening beside the vocabulary.
+    /// Its checksums are taken once here, for the index identity and the shard identity.
     struct QuerySide {
         var vocabulary: Vocabulary
         var extractor: FeatureExtractor
         var whitening: PCAWhitening?
+        /// The vocabulary file's checksum (`vocabularyID(_:)`).
+        var vocabularyID: String
+        /// SHA-256 of the whitening's bytes; "none" without whitening (`ShardIdentity`).
+        var whiteningSHA256: String
         init(vocabulary url: URL, modelPath: String?) throws {
             let network = try ModelLocator.loadNetwork(explicit: modelPath)
             vocabulary = try Vocabulary.load(from: url, expectedModelSHA256: network.weightsSHA256)
-            extractor = try FeatureExtractor(network: network, settings: try EngineSettings.parse(vocabulary.patchSettings))
+            extractor = try FeatureExtractor(network: network,
+                                             settings: try EngineSettings.parse(vocabulary.patchSettings))
             whitening = try SearchIndex.loadWhitening(for: url)
+            vocabularyID = try SearchIndex.vocabularyID(url)
+            whiteningSHA256 = whitening.map { SHA256.hex($0.serialized()) } ?? "none"
         }
     }
 

@@ -37,7 +37,8 @@ public struct ShardInfo: Codable, Sendable, Equatable {
 ///
 /// With `globalQuery` and `globalCandidates` = K_g > 0 the shard also lists its best K_g images
 /// by global cosine (`RerankOptions.globalCandidates`), with their layer scores, so they can join
-/// the rerank without another scan (its cosines whitened or not as `whiten` says).
+/// the rerank without another scan, and every hit has its cosine (whitened or not as `whiten`
+/// says). Without them no cosine is computed: the rerank fetches the shortlist's descriptors.
 public struct ShardScanRequest: Codable, Sendable {
     public var quantized: [QuantizedLayer]
     public var layers: [Int]
@@ -90,10 +91,13 @@ public struct ShardVerifyRequest: Codable, Sendable {
     public var weights: [Float]
     public var scoring: ScoringOptions
     public var verification: VerificationOptions
+    /// The query's whitening choice: verification does not use it, but the shard then reads the
+    /// search it already prepared for the query's scan instead of preparing another.
+    public var whiten: Bool
     public init(ids: [ImageID], quantized: [QuantizedLayer], frames: [PatchFrame], layers: [Int], weights: [Float],
-                scoring: ScoringOptions, verification: VerificationOptions) {
+                scoring: ScoringOptions, verification: VerificationOptions, whiten: Bool) {
         self.ids = ids; self.quantized = quantized; self.frames = frames; self.layers = layers
-        self.weights = weights; self.scoring = scoring; self.verification = verification
+        self.weights = weights; self.scoring = scoring; self.verification = verification; self.whiten = whiten
     }
 }
 
@@ -101,12 +105,12 @@ public struct ShardVerifyRequest: Codable, Sendable {
 /// committed state and shared by every call.
 public final class LocalShard: SearchShard, @unchecked Sendable {
     public let live: LiveIndex
+    /// Fixed for an opened index, so taken once.
+    public let identity: ShardIdentity
 
-    public init(_ live: LiveIndex) { self.live = live }
-
-    /// Opens the index at `directory` read-only.
-    public convenience init(directory: URL, modelPath: String?) throws {
-        self.init(try LiveIndex(directory: directory, modelPath: modelPath, readOnly: true))
+    public init(_ live: LiveIndex) {
+        self.live = live
+        identity = ShardIdentity(of: live.index)
     }
 
     /// The prepared search of the newest state, its global space whitened or not, without DBA
@@ -135,7 +139,7 @@ public final class LocalShard: SearchShard, @unchecked Sendable {
     private static func holdsImages(_ p: SearchPipeline) -> Bool { p.paths.contains { $0 != nil } }
 
     public func info() throws -> ShardInfo {
-        ShardInfo(identity: ShardIdentity(of: live.index), images: try live.index.store.withSnapshot {
+        ShardInfo(identity: identity, images: try live.index.store.withSnapshot {
             try $0.imageCount()
         })
     }
@@ -161,9 +165,9 @@ public final class LocalShard: SearchShard, @unchecked Sendable {
                 cutoffs = complete ? nil : bounds
             }
             var cosines: [ImageID: Float] = [:]
-            if let g = r.globalQuery, Self.holdsImages(p) {
+            if let g = r.globalQuery, r.globalCandidates > 0, Self.holdsImages(p) {
                 let all = try p.global.cosines(g)
-                if r.globalCandidates > 0 { listed += p.rank(all, depth: r.globalCandidates).map(\.0) }
+                listed += p.rank(all, depth: r.globalCandidates).map(\.0)
                 for id in listed { cosines[id] = all[Int(id)] }
             }
             var seen = Set<ImageID>()
@@ -195,7 +199,7 @@ public final class LocalShard: SearchShard, @unchecked Sendable {
     }
 
     public func verify(_ r: ShardVerifyRequest) throws -> [Float?] {
-        try withPipeline(whiten: true) { p in
+        try withPipeline(whiten: r.whiten) { p in
             try Self.validate(r.quantized, layers: r.layers, scoring: r.scoring, vocabulary: p.vocabulary)
             return try p.verifiedScores(ids: r.ids, quantized: r.quantized, frames: r.frames, layers: r.layers,
                                  weights: r.weights, scoring: r.scoring, options: r.verification)

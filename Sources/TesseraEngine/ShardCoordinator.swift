@@ -103,7 +103,8 @@ public final class ShardCoordinator: @unchecked Sendable {
         }
         let use = options.layers ?? Array(vocabulary.layers.indices)
         if let bad = use.first(where: { $0 < 0 || $0 >= vocabulary.layers.count }) {
-            throw EngineError.invalidInput("layer \(bad) is not one of the vocabulary's \(vocabulary.layers.count) layers")
+            throw EngineError.invalidInput("layer \(bad) is not one of the vocabulary's "
+                                           + "\(vocabulary.layers.count) layers")
         }
         var run = Run(coordinator: self, whiten: options.whiten)
         var timings = QueryTimings()
@@ -125,7 +126,7 @@ public final class ShardCoordinator: @unchecked Sendable {
             if let v = options.verification { depth = max(depth, v.depth) }
             let globalCandidates = options.rerank ? options.rerankOptions.globalCandidates : 0
             var request = ShardScanRequest(quantized: quantized, layers: use, scoring: options.scoring, perLayer: 0,
-                                           depth: depth, globalQuery: options.rerank ? g : nil,
+                                           depth: depth, globalQuery: globalCandidates > 0 ? g : nil,
                                            globalCandidates: globalCandidates, whiten: options.whiten)
             let (candidates, weights) = try scan(&request, fusion: options.fusion ?? LateFusion.equalWeights(use.count),
                                                  run: &run, postings: &postings)
@@ -176,10 +177,10 @@ public final class ShardCoordinator: @unchecked Sendable {
             }
             weights = w
             request.weights = w
-            collect(try run.ask(Array(shards.indices)) { [request] in try $0.scan(request) })
+            collect(try scanAll(Array(shards.indices), request, &run))
         case .queryAdaptive(let m):
             request.perLayer = max(m, request.depth)
-            let answers = try run.ask(Array(shards.indices)) { [request] in try $0.scan(request) }
+            let answers = try scanAll(Array(shards.indices), request, &run)
             collect(answers)
             for (s, a) in answers { if let c = a.cutoffs { cutoffs[s] = c } }
             let hits = Array(byKey.values)
@@ -192,16 +193,30 @@ public final class ShardCoordinator: @unchecked Sendable {
             let again = cutoffs.filter { Self.bound($0.value, weights: weights) >= kth }.map(\.key).sorted()
             if !again.isEmpty {
                 request.weights = weights
-                collect(try run.ask(again) { [request] in try $0.scan(request) })
+                collect(try scanAll(again, request, &run))
             }
         }
-        let ordered = byKey.sorted { ($0.value.path, $0.key.shard, $0.key.id) < ($1.value.path, $1.key.shard, $1.key.id) }
-        guard ordered.allSatisfy({ $0.value.layerScores.count == request.layers.count }) else {
-            throw ScoringError.layerMismatch("a shard returned layer scores of another length")
+        let ordered = byKey.sorted {
+            ($0.value.path, $0.key.shard, $0.key.id) < ($1.value.path, $1.key.shard, $1.key.id)
         }
         let dense = request.layers.indices.map { n in ordered.map { $0.value.layerScores[n] } }
         let fused = ordered.isEmpty ? [] : try LateFusion.fuse(dense, rule: .fixed(weights)).scores
         return (Candidates(hits: ordered.map { ($0.key.shard, $0.value) }, fused: fused), weights)
+    }
+
+    /// `request` scanned by the shards `indices`. An answer without a score (and a cutoff) per
+    /// used layer for every hit counts as a failure: that shard is left out of the query.
+    private func scanAll(_ indices: [Int], _ request: ShardScanRequest, _ run: inout Run) throws
+        -> [Int: ShardScanResponse] {
+        let layers = request.layers.count
+        return try run.ask(indices) { shard in
+            let a = try shard.scan(request)
+            guard a.hits.allSatisfy({ $0.layerScores.count == layers }),
+                  a.cutoffs.map({ $0.count == layers }) ?? true else {
+                throw ScoringError.layerMismatch("a scan answer with scores of another number of layers than \(layers)")
+            }
+            return a
+        }
     }
 
     /// Σ_l w_l · c_l, summed as `LateFusion.fuse` sums (so a listed image and the bound compare
@@ -222,7 +237,8 @@ public final class ShardCoordinator: @unchecked Sendable {
         let answers = (try? run.askEach(byShard.keys.sorted()) { shard, s in
             try s.verify(ShardVerifyRequest(ids: byShard[shard]!.map { candidates.hits[Int($0)].hit.id },
                                             quantized: quantized, frames: x.frames, layers: layers, weights: weights,
-                                            scoring: options.scoring, verification: verification))
+                                            scoring: options.scoring, verification: verification,
+                                            whiten: options.whiten))
         }) ?? [:]
         var scores: [ImageID: Float?] = [:]
         for (shard, ids) in byShard {

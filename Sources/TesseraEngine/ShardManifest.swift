@@ -22,7 +22,7 @@ public struct ShardIdentity: Codable, Equatable, Sendable, CustomStringConvertib
     public init(of index: SearchIndex) {
         self.init(vocabularyID: index.store.meta.identity.vocabularyID,
                   modelSHA256: index.store.meta.identity.modelSHA256,
-                  whiteningSHA256: index.whitening.map { SHA256.hex(Data($0.serialized())) } ?? "none",
+                  whiteningSHA256: index.querySide.whiteningSHA256,
                   patchSettings: index.store.meta.patchSettings)
     }
 

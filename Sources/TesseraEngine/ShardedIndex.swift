@@ -26,35 +26,43 @@ public final class ShardedIndex {
             throw EngineError.invalidInput("\(url.path) exists: a sharded index is already there")
         }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let width = String(count - 1).count < 2 ? 2 : String(count - 1).count
-        let names = (0..<count).map { "shard-" + String(repeating: "0", count: width - String($0).count) + String($0) }
-        let indexes = try names.map {
-            try SearchIndex(directory: directory.appendingPathComponent($0), vocabulary: vocabulary,
-                            modelPath: modelPath, create: true)
+        let width = max(2, String(count - 1).count)
+        let names = (0..<count).map { "shard-" + String(format: "%0\(width)d", $0) }
+        var indexes: [SearchIndex] = []
+        for name in names {
+            indexes.append(try SearchIndex(directory: directory.appendingPathComponent(name), vocabulary: vocabulary,
+                                           modelPath: modelPath, create: true, sharing: indexes.first?.querySide))
         }
         let manifest = ShardManifest(identity: ShardIdentity(of: indexes[0]),
                                      vocabulary: vocabulary.standardizedFileURL.path,
                                      shards: names.map { ShardManifest.Shard(path: $0) })
         try manifest.write(to: url)
-        return try ShardedIndex(manifest: url, modelPath: modelPath)
+        return ShardedIndex(manifestURL: url, manifest: manifest, shards: indexes)
+    }
+
+    private init(manifestURL: URL, manifest: ShardManifest, shards: [SearchIndex]) {
+        self.manifestURL = manifestURL; self.manifest = manifest; self.shards = shards
     }
 
     /// Opens the sharded index whose manifest is `url`; every shard must be a local directory
-    /// with the manifest's identity.
+    /// with the manifest's identity. The shards share one network and vocabulary.
     public init(manifest url: URL, modelPath: String?, readOnly: Bool = false) throws {
         let m = try ShardManifest.load(from: url)
         manifestURL = url
         manifest = m
-        shards = try m.shards.indices.map { i in
+        var opened: [SearchIndex] = []
+        for i in m.shards.indices {
             guard let dir = m.directory(of: i, manifest: url) else {
                 throw EngineError.invalidInput("shard \(i) is a URL (\(m.shards[i].url ?? "")): only local shards "
                                                + "can be written here; add to that server instead")
             }
-            let index = try SearchIndex(directory: dir, vocabulary: nil, modelPath: modelPath, readOnly: readOnly)
+            let index = try SearchIndex(directory: dir, vocabulary: nil, modelPath: modelPath, readOnly: readOnly,
+                                        sharing: opened.first?.querySide)
             let diff = m.identity.differences(from: ShardIdentity(of: index))
             guard diff.isEmpty else { throw ShardError.identityMismatch(shard: i, differences: diff) }
-            return index
+            opened.append(index)
         }
+        shards = opened
     }
 
     /// Adds images (files or folders, recursively), each to the shard its content hash names.
@@ -225,14 +233,13 @@ extension ShardCoordinator {
         -> ShardCoordinator {
         let m = try ShardManifest.load(from: url)
         let side = try SearchIndex.QuerySide(vocabulary: m.vocabularyURL(manifest: url), modelPath: modelPath)
-        let vocabularyID = try SearchIndex.vocabularyID(m.vocabularyURL(manifest: url))
-        guard vocabularyID == m.identity.vocabularyID else {
-            throw EngineError.invalidInput("the vocabulary \(m.vocabulary) (\(vocabularyID)) is not the one the "
+        guard side.vocabularyID == m.identity.vocabularyID else {
+            throw EngineError.invalidInput("the vocabulary \(m.vocabulary) (\(side.vocabularyID)) is not the one the "
                                            + "shards were built with (\(m.identity.vocabularyID))")
         }
         let shards: [any SearchShard] = try m.shards.indices.map { i in
             if let dir = m.directory(of: i, manifest: url) {
-                return try LocalShard(directory: dir, modelPath: modelPath)
+                return LocalShard(try LiveIndex(directory: dir, modelPath: modelPath, readOnly: true, sharing: side))
             }
             return try RemoteShard(baseURL: m.shards[i].url ?? "")
         }

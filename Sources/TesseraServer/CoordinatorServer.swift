@@ -12,7 +12,7 @@ import TesseraEngine
 ///
 /// | endpoint | access | what |
 /// |---|---|---|
-/// | `POST /v1/query` | read | rank the sharded index for an uploaded JPEG; 200 with `coverage.partial` when some shard did not answer |
+/// | `POST /v1/query` | read | rank the sharded index for an uploaded JPEG (`coverage.partial` if a shard is missing) |
 /// | `GET /v1/shards` | read | the shards: identity and images, or why one does not answer |
 /// | `GET /healthz`, `GET /readyz` | probe | liveness; readiness (every shard answers) |
 /// | `GET /metrics` | read | Prometheus metrics (`ServerMetrics`) |

@@ -27,7 +27,9 @@ extension QueryServer {
         }
         router.post("/v1/shard/global-top") { [self] request, _ in
             let body: RemoteShard.GlobalTopRequest = try await decoded(request)
-            return try encoded(try await run { [shard] in try shard.globalTop(body.query, k: body.k, whiten: body.whiten) })
+            return try encoded(try await run { [shard] in
+                try shard.globalTop(body.query, k: body.k, whiten: body.whiten)
+            })
         }
         router.post("/v1/shard/descriptors") { [self] request, _ in
             let body: RemoteShard.DescriptorsRequest = try await decoded(request)

@@ -160,7 +160,8 @@ final class ShardingTests: XCTestCase {
                                               modelPath: nil)
         _ = try sharded.add(corpus.files, showProgress: false, features: { corpus.features[$0]! })
         let counting = sharded.shards.map { CountingShard(LocalShard(LiveIndex(index: $0))) }
-        let coordinator = ShardCoordinator(identity: sharded.manifest.identity, vocabulary: sharded.shards[0].vocabulary,
+        let coordinator = ShardCoordinator(identity: sharded.manifest.identity,
+                                           vocabulary: sharded.shards[0].vocabulary,
                                            whitening: sharded.shards[0].whitening, extractor: nil, shards: counting)
         var o = QueryOptions()
         o.fusion = .queryAdaptive(topM: 2); o.rerank = false; o.top = 3
@@ -270,7 +271,9 @@ final class CountingShard: SearchShard, @unchecked Sendable {
         lock.withLock { count += 1 }
         return try inner.scan(r)
     }
-    func globalTop(_ q: [Float], k: Int, whiten: Bool) throws -> [ShardHit] { try inner.globalTop(q, k: k, whiten: whiten) }
+    func globalTop(_ q: [Float], k: Int, whiten: Bool) throws -> [ShardHit] {
+        try inner.globalTop(q, k: k, whiten: whiten)
+    }
     func descriptors(_ ids: [ImageID], whiten: Bool) throws -> [[Float]] { try inner.descriptors(ids, whiten: whiten) }
     func verify(_ r: ShardVerifyRequest) throws -> [Float?] { try inner.verify(r) }
 }

@@ -112,7 +112,6 @@ class ShardTests(unittest.TestCase):
         other = json.loads(self.manifest.read_text())
         other["identity"]["whiteningSHA256"] = "0" * 64
         path = self.tmp / "other.json"
-        path.write_text(json.dumps(other))
         for i in range(3):
             other["shards"][i]["path"] = str(self.dir / f"shard-0{i}")
         path.write_text(json.dumps(other))
