@@ -101,6 +101,8 @@ final class ShardingTests: XCTestCase {
         for url in manifests {
             let again = try ShardedIndex(manifest: url, modelPath: nil)
             XCTAssertEqual(try again.add(corpus.files, showProgress: false).alreadyIndexed.count, 48)
+            // The shards share one network and vocabulary instead of loading them each.
+            XCTAssertTrue(again.shards.allSatisfy { $0.extractor === again.shards[0].extractor })
         }
     }
 
@@ -240,7 +242,13 @@ final class ShardingTests: XCTestCase {
         let healthy = coordinator(Array(locals.prefix(2)))
         let failing = coordinator(Array(locals.prefix(2)) + [FailingShard(inner: locals[2], delay: 0)])
         let late = coordinator(Array(locals.prefix(2)) + [FailingShard(inner: locals[2], delay: 3)], deadline: 1)
+        // A shard whose answer has the wrong number of layer scores counts as failed, too.
+        let garbled = coordinator(Array(locals.prefix(2)) + [GarbledShard(inner: locals[2])])
         var o = QueryOptions(); o.top = 10
+        let mangled = try garbled.search(corpus.queries[0], options: o)
+        XCTAssertEqual(mangled.coverage?.failed, 1)
+        XCTAssertEqual(mangled.results.map(\.path),
+                       try healthy.search(corpus.queries[0], options: o).results.map(\.path))
         for x in corpus.queries.prefix(3) {
             let want = try healthy.search(x, options: o)
             let failed = try failing.search(x, options: o)
@@ -297,4 +305,21 @@ final class FailingShard: SearchShard, @unchecked Sendable {
         try fail(); return try inner.descriptors(ids, whiten: whiten)
     }
     func verify(_ r: ShardVerifyRequest) throws -> [Float?] { try fail(); return try inner.verify(r) }
+}
+
+/// A shard whose scans list one layer score too few per hit (test double).
+final class GarbledShard: SearchShard, @unchecked Sendable {
+    let inner: any SearchShard
+    init(inner: any SearchShard) { self.inner = inner }
+    func info() throws -> ShardInfo { try inner.info() }
+    func scan(_ r: ShardScanRequest) throws -> ShardScanResponse {
+        var a = try inner.scan(r)
+        for i in a.hits.indices { a.hits[i].layerScores.removeLast() }
+        return a
+    }
+    func globalTop(_ q: [Float], k: Int, whiten: Bool) throws -> [ShardHit] {
+        try inner.globalTop(q, k: k, whiten: whiten)
+    }
+    func descriptors(_ ids: [ImageID], whiten: Bool) throws -> [[Float]] { try inner.descriptors(ids, whiten: whiten) }
+    func verify(_ r: ShardVerifyRequest) throws -> [Float?] { try inner.verify(r) }
 }
