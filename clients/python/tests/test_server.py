@@ -261,7 +261,7 @@ class ServerTests(unittest.TestCase):
         index = self.copy_index("killed")
         server = Server(index)
         c = server.client()
-        photos = self.new_photos[:12]
+        photos = self.new_photos[:-1]  # the last one is added after the kill, so it must be new then
         done = []
 
         def upload():
@@ -272,10 +272,15 @@ class ServerTests(unittest.TestCase):
                     return
         t = threading.Thread(target=upload)
         t.start()
-        time.sleep(1.5)
+        # Kill once a couple of adds have committed, so the kill lands mid-stream on any machine.
+        deadline = time.monotonic() + 60
+        while len(done) < 2 and t.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)
         server.process.kill()
         t.join()
         server.stop()
+        self.assertLess(len(done), len(photos), "the kill came before the last add")
         check = subprocess.run([str(CLI), "index", "check", "--index", str(index)], capture_output=True, text=True)
         self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
         self.assertIn("consistent", check.stdout)
