@@ -53,4 +53,26 @@ public struct IndexMeta: Codable, Equatable, Sendable {
 
     /// Bytes of one posting record.
     public var postingStride: Int { PostingLayout.stride(signatureWords: signatureWords) }
+
+    /// The most 64-bit words a signature may have (1,024 bits).
+    static let maxSignatureWords = 16
+    /// The largest posting block, in bytes (a block is one LMDB value).
+    static let maxBlockBytes = 1 << 30
+
+    /// What makes these settings unusable, or nil: a meta record read from a damaged file must
+    /// not turn into an overflowing posting stride or a block size that cannot be allocated.
+    func problem(maxLayers: Int) -> String? {
+        guard !layerKeys.isEmpty, layerKeys.count <= maxLayers else {
+            return "\(layerKeys.count) layers (1...\(maxLayers) supported)"
+        }
+        guard (0...Self.maxSignatureWords).contains(signatureWords) else {
+            return "\(signatureWords) signature words (0...\(Self.maxSignatureWords) supported)"
+        }
+        guard postingBlockBytes > 0, maxPostingBlockBytes >= postingBlockBytes,
+              maxPostingBlockBytes <= Self.maxBlockBytes else {
+            return "posting blocks of \(postingBlockBytes)...\(maxPostingBlockBytes) bytes "
+                + "(positive, ascending, at most \(Self.maxBlockBytes))"
+        }
+        return nil
+    }
 }

@@ -29,6 +29,8 @@ public final class IndexStore: @unchecked Sendable {
     }
 
     static let maxDatabases = 64
+    /// The most inverted files one environment has room for.
+    static let maxLayers = (maxDatabases - IndexDatabases.fixedCount) / IndexDatabases.perLayerCount
 
     private static func dataFile(_ dir: URL) -> URL { dir.appendingPathComponent("data.mdb") }
 
@@ -36,14 +38,7 @@ public final class IndexStore: @unchecked Sendable {
     public static func create(at directory: URL, meta: IndexMeta,
                               options: IndexStoreOptions = IndexStoreOptions()) throws -> IndexStore {
         guard !options.readOnly else { throw IndexError.readOnly }
-        let maxLayers = (maxDatabases - IndexDatabases.fixedCount) / IndexDatabases.perLayerCount
-        guard !meta.layerKeys.isEmpty, meta.layerKeys.count <= maxLayers else {
-            throw IndexError.invalidInput("\(meta.layerKeys.count) layers (1...\(maxLayers) supported)")
-        }
-        guard meta.signatureWords >= 0 else { throw IndexError.invalidInput("negative signatureWords") }
-        guard meta.postingBlockBytes > 0, meta.maxPostingBlockBytes >= meta.postingBlockBytes else {
-            throw IndexError.invalidInput("postingBlockBytes must be positive and at most maxPostingBlockBytes")
-        }
+        if let problem = meta.problem(maxLayers: maxLayers) { throw IndexError.invalidInput(problem) }
         let fm = FileManager.default
         if fm.fileExists(atPath: dataFile(directory).path) { throw IndexError.alreadyExists(directory.path) }
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -85,6 +80,7 @@ public final class IndexStore: @unchecked Sendable {
         guard meta.formatVersion == IndexMeta.currentFormatVersion else {
             throw IndexError.unsupportedFormat(found: meta.formatVersion, supported: IndexMeta.currentFormatVersion)
         }
+        if let problem = meta.problem(maxLayers: maxLayers) { throw IndexError.corrupt("meta record: \(problem)") }
         if let identity, identity != meta.identity {
             throw IndexError.identityMismatch(expected: identity, found: meta.identity)
         }

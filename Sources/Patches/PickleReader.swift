@@ -41,10 +41,15 @@ struct PickleReader {
         defer { offset += 1 }
         return bytes[offset]
     }
+    /// The next `n` bytes; `n` comes from the file, so it is checked against what is left
+    /// (by subtraction: `offset + n` could overflow).
     private mutating func take(_ n: Int) throws -> [UInt8] {
-        guard n >= 0, offset + n <= bytes.count else { throw TorchFileError.truncated("pickle at byte \(offset)") }
-        defer { offset += n }
-        return Array(bytes[offset..<(offset + n)])
+        try skip(n)
+        return Array(bytes[(offset - n)..<offset])
+    }
+    private mutating func skip(_ n: Int) throws {
+        guard n >= 0, n <= bytes.count - offset else { throw TorchFileError.truncated("pickle at byte \(offset)") }
+        offset += n
     }
     private mutating func uint(_ n: Int) throws -> Int {
         let b = try take(n)
@@ -86,7 +91,7 @@ struct PickleReader {
             let op = try byte()
             switch op {
             case 0x80: _ = try byte()                                   // PROTO
-            case 0x95: _ = try take(8)                                  // FRAME
+            case 0x95: try skip(8)                                      // FRAME
             case 0x2E: return try pop()                                 // STOP
             case 0x7D: stack.append(.dict([]))                          // EMPTY_DICT
             case 0x5D: stack.append(.list([]))                          // EMPTY_LIST

@@ -96,6 +96,27 @@ final class IndexStoreTests: XCTestCase {
         }
     }
 
+    /// A meta record damaged on disk (a signature size whose posting stride would overflow, no
+    /// layers, blocks of a terabyte) is refused on open as corrupt, before anything uses it.
+    func testADamagedMetaRecordIsRefusedOnOpen() throws {
+        for (what, damage) in [("signature words", { (m: inout IndexMeta) in m.signatureWords = 1 << 61 }),
+                               ("no layers", { (m: inout IndexMeta) in m.layerKeys = [] }),
+                               ("huge blocks", { (m: inout IndexMeta) in m.maxPostingBlockBytes = 1 << 40 })] {
+            let dir = tempDir()
+            do {
+                let store = try IndexStore.create(at: dir, meta: Synthetic.meta())
+                var meta = Synthetic.meta()
+                damage(&meta)
+                let json = try JSONEncoder().encode(meta)
+                try store.env.write { try $0.put(store.dbs.meta, key: Array("meta".utf8), value: Array(json)) }
+            }
+            XCTAssertThrowsError(try IndexStore.open(at: dir, expecting: nil), what) {
+                guard case .corrupt(let why) = $0 as? IndexError else { return XCTFail("\(what): \($0)") }
+                XCTAssertTrue(why.contains("meta record"), why)
+            }
+        }
+    }
+
     func testSecondWriterIsBusy() throws {
         let dir = tempDir()
         let first = try IndexStore.create(at: dir, meta: Synthetic.meta())

@@ -60,6 +60,16 @@ final class TorchLegacyFileTests: XCTestCase {
         }
     }
 
+    /// Inputs the fuzzer found (`scripts/fuzz.sh torch`): each is a typed error. The first, a
+    /// FRAME opcode whose 8 bytes were read into an array and dropped, was reported by
+    /// AddressSanitizer as a write to freed memory in the optimised build (run the tests with
+    /// `--sanitize=address` to check it).
+    func testFuzzerFindingsAreTypedErrors() {
+        let frame: [UInt8] = [0x4E, 0x4E, 0x4E, 0x4E, 0x4D, 0x4E, 0x4D, 0x4E, 0x87, 0x95, 0x53, 0x00, 0x00, 0x00,
+                              0x00, 0x00, 0x80, 0x6E, 0x74]
+        XCTAssertThrowsError(try TorchLegacyFile.tensors(in: Data(frame))) { XCTAssert($0 is TorchFileError, "\($0)") }
+    }
+
     func testSHA256KnownAnswers() {
         // FIPS 180-4 examples.
         XCTAssertEqual(SHA256.hex(Array("abc".utf8)),
