@@ -3,9 +3,13 @@
 `index compact`, each followed by an open and `tessera index check` and a resumed run of the
 same command; at the end the index must equal a clean build of the same images (same paths,
 same postings per layer, consistent), and every compaction's output must be a whole index or
-none. Prints a Markdown summary for Bench/RESULTS.md.
+none. Then the two other writers: `tessera vocab train` over an existing vocabulary and
+whitening (after every kill the pair at the destination loads, or loading names the broken
+pair; a rerun completes), and the benchmark's feature cache (`tessera bench custom` killed
+while it fills the cache; every later run reports exactly what a run on a fresh cache does).
+Prints a Markdown summary for Bench/RESULTS.md.
 
-    python3 Bench/kill_runs.py [--kills 24] [--seed 2016]
+    python3 Bench/kill_runs.py [--kills 24] [--writer-kills 8] [--seed 2016]
 """
 import argparse
 import os
@@ -22,6 +26,9 @@ CLI = str(ROOT / ".build" / "release" / "tessera")
 CACHE = Path(os.environ.get("TESSERA_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
              / "tessera")
 COLLECTION = CACHE / "photos" / "collection"
+TRAIN = CACHE / "photos" / "train"
+QUERIES = CACHE / "photos" / "queries"
+SMALL_VOCAB = ["--words", "64", "--iterations", "3", "--max-side", "320"]
 
 
 def run(*args, check=True):
@@ -54,9 +61,102 @@ def killed(args, delay):
         return True
 
 
+def adaptive_kills(args, kills, rng, ceiling, after_kill):
+    """Runs ARGS until KILLS SIGKILLs landed (delays below an adaptive ceiling, as above),
+    calling after_kill() after each kill and rerunning ARGS to completion; returns
+    (kills landed, runs that finished first)."""
+    landed = finished = 0
+    while landed < kills and landed + finished < 30 * kills:
+        if killed(args, rng.uniform(0.0, ceiling)):
+            landed += 1
+            ceiling *= 1.2
+            after_kill()
+        else:
+            finished += 1
+            ceiling *= 0.6
+        run(*args)
+    return landed, finished
+
+
+def vocabulary_kills(work, kills, rng):
+    """`tessera vocab train` over an existing vocabulary and whitening, killed KILLS times."""
+    out = work / "killed.vocab"
+    args = ["vocab", "train", "--images", str(TRAIN), "--out", str(out), *SMALL_VOCAB]
+    run(*args)
+    outcomes = {"whole": 0, "refused": 0}
+
+    def check():
+        r = run("vocab", "stats", str(out), check=False)
+        if r.returncode == 0 and "global whitening: " in r.stdout:
+            outcomes["whole"] += 1
+        elif "is not the whitening trained with" in r.stderr or "is missing beside it" in r.stderr:
+            outcomes["refused"] += 1  # killed between the vocabulary's and the whitening's rename
+        else:
+            raise SystemExit(f"vocabulary after a kill: {r.returncode} {r.stdout}{r.stderr}")
+    landed, finished = adaptive_kills(args, kills, rng, 4.0, check)
+    check()
+    strays = sorted(p.name for p in work.iterdir() if p.name.startswith("killed.vocab") and p.suffix == ".partial")
+    return landed, finished, outcomes, strays
+
+
+def feature_cache_kills(work, kills, rng):
+    """`tessera bench custom` killed KILLS times while it fills its feature cache (and trains
+    the vocabulary it caches). After every kill each cache entry must be byte for byte the
+    entry a run on a fresh cache writes (extraction is deterministic), and the rerun must print
+    the same metrics."""
+    gt = work / "queries.tsv"
+    gt.write_text("".join(f"{q.name}\t" + "\t".join(f"{q.stem}_{v}.jpg" for v in ("crop", "light", "rotate", "scale"))
+                          + "\n" for q in sorted(QUERIES.glob("*.jpg"))))
+    args = ["bench", "custom", "--images", str(COLLECTION), "--queries", str(QUERIES), "--ground-truth", str(gt),
+            "--train", str(TRAIN), *SMALL_VOCAB]
+    # The bench cache is TESSERA_CACHE's; the model stays the setup's.
+    env = {**os.environ, "TESSERA_MODEL": str(CACHE / "efficientnet-lite0-57934424.pth")}
+
+    def metrics(cache):
+        out = subprocess.run([CLI, *args], capture_output=True, text=True, env={**env, "TESSERA_CACHE": str(cache)})
+        if out.returncode != 0:
+            raise SystemExit(f"bench failed ({out.returncode}): {out.stdout}{out.stderr}")
+        lines = out.stdout.splitlines()
+        return lines[:next(i for i, line in enumerate(lines) if line.startswith("| timing"))]
+
+    def entries(cache):
+        return {p.name: p.read_bytes() for p in (cache / "bench" / "features").glob("*.feat")}
+    expected = metrics(work / "fresh-cache")
+    fresh = entries(work / "fresh-cache")
+    cache = work / "killed-cache"
+    landed = finished = checked = 0
+    strays = set()
+    ceiling = 8.0
+    while landed < kills and landed + finished < 30 * kills:
+        p = subprocess.Popen([CLI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env={**env, "TESSERA_CACHE": str(cache)})
+        try:
+            p.wait(timeout=rng.uniform(0.0, ceiling))
+            finished += 1
+            ceiling *= 0.6
+            continue
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        landed += 1
+        ceiling *= 1.2
+        for name, data in entries(cache).items():
+            if data != fresh.get(name):
+                raise SystemExit(f"feature cache entry {name} differs from a fresh run's after a kill")
+            checked += 1
+        strays |= {q.name for q in (cache / "bench" / "features").iterdir() if q.suffix != ".feat"} \
+            if (cache / "bench" / "features").exists() else set()
+        if metrics(cache) != expected:
+            raise SystemExit("a run after a kill reported other numbers than a fresh cache")
+        if landed % 2 == 0:  # start filling again, so later kills also land mid-fill
+            shutil.rmtree(cache / "bench", ignore_errors=True)
+    return landed, finished, checked, len(strays)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kills", type=int, default=24)
+    ap.add_argument("--writer-kills", type=int, default=8)
     ap.add_argument("--seed", type=int, default=2016)
     o = ap.parse_args()
     rng = random.Random(o.seed)
@@ -117,6 +217,16 @@ def main():
         print(f"| final index against a clean build | {'identical' if same else 'DIFFERENT'}: "
               f"{len(final[0])} images, postings per layer {', '.join(final[1])} |")
         print(f"| wall time | {time.time() - start:.0f} s |")
+        start = time.time()
+        landed, finished, outcomes, strays = vocabulary_kills(work, o.writer_kills, rng)
+        print(f"| `vocab train` kills landed | {landed} ({finished} runs finished first); after each, the pair "
+              f"loaded {outcomes['whole']} times and was refused with the reason {outcomes['refused']} times; "
+              f"stray staged files: {len(strays)} |")
+        landed, finished, checked, strays = feature_cache_kills(work, o.writer_kills, rng)
+        print(f"| `bench custom` kills while filling its caches | {landed} ({finished} runs finished first); "
+              f"{checked} cache entries found after the kills, each byte for byte a fresh run's; every rerun "
+              f"printed a fresh run's metrics; stray temporary files: {strays} |")
+        print(f"| writers' wall time | {time.time() - start:.0f} s |")
         sys.exit(0 if same else 1)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -66,6 +66,14 @@ extension PCAWhitening {
                       trainingCount: version == 1 ? 0 : Int(u32(24)))
     }
 
+    /// The trailing checksum of `serialized()` bytes, in hex: what a vocabulary records to name
+    /// the whitening file that belongs beside it (`Vocabulary.whiteningChecksum`).
+    public static func fileChecksum(_ serialized: [UInt8]) -> String {
+        var stored: UInt64 = 0
+        for (i, b) in serialized.suffix(8).enumerated() { stored |= UInt64(b) << (8 * UInt64(i)) }
+        return String(format: "%016llx", stored)
+    }
+
     /// Writes the serialised whitening to `url`.
     public func write(to url: URL) throws {
         do { try Data(serialized()).write(to: url, options: .atomic) } catch {
@@ -75,11 +83,14 @@ extension PCAWhitening {
 
     /// Reads a whitening written by `write(to:)`.
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        try self.init(serialized: try PCAWhitening.fileBytes(url))
+    }
+
+    /// The bytes of a whitening file, unparsed.
+    public static func fileBytes(_ url: URL) throws -> [UInt8] {
+        do { return [UInt8](try Data(contentsOf: url)) } catch {
             throw WhiteningError.io("cannot read \(url.path): \(error.localizedDescription)")
         }
-        try self.init(serialized: [UInt8](data))
     }
 }
 

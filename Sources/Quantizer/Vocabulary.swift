@@ -28,11 +28,16 @@ public struct Vocabulary: Sendable {
     public var trainingSet: TrainingSetInfo
     /// Creation time.
     public var created: Date
+    /// Which global-descriptor whitening file belongs beside this vocabulary: the checksum (hex)
+    /// of the one trained with it, `"none"` when it was trained without one, nil in files that
+    /// predate the record. Opaque here; the engine checks it when it loads the whitening, so a
+    /// stale or half-replaced file beside the vocabulary is refused, not used.
+    public var whiteningChecksum: String?
 
     public init(layers: [LayerVocabulary], modelSHA256: String, patchSettings: String,
-                trainingSet: TrainingSetInfo, created: Date = Date()) {
+                trainingSet: TrainingSetInfo, created: Date = Date(), whiteningChecksum: String? = nil) {
         self.layers = layers; self.modelSHA256 = modelSHA256; self.patchSettings = patchSettings
-        self.trainingSet = trainingSet; self.created = created
+        self.trainingSet = trainingSet; self.created = created; self.whiteningChecksum = whiteningChecksum
     }
 
     /// The layer vocabulary for `key`, if present.

@@ -71,7 +71,8 @@ extension Vocabulary {
                 meanQuantizationErrorBits: l.stats.meanQuantizationError.bitPattern, sections: s))
         }
         let header = FileHeader(modelSHA256: modelSHA256, patchSettings: patchSettings, trainingSet: trainingSet,
-                                createdUnixSeconds: created.timeIntervalSince1970, layers: layerHeaders)
+                                createdUnixSeconds: created.timeIntervalSince1970, layers: layerHeaders,
+                                whitening: whiteningChecksum)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         let json: [UInt8]
@@ -221,7 +222,8 @@ extension Vocabulary {
         }
         return Vocabulary(layers: layers, modelSHA256: header.modelSHA256, patchSettings: header.patchSettings,
                           trainingSet: header.trainingSet,
-                          created: Date(timeIntervalSince1970: header.createdUnixSeconds))
+                          created: Date(timeIntervalSince1970: header.createdUnixSeconds),
+                          whiteningChecksum: header.whitening)
     }
 }
 
@@ -243,6 +245,8 @@ private struct FileHeader: Codable {
     var trainingSet: TrainingSetInfo
     var createdUnixSeconds: Double
     var layers: [LayerHeader]
+    /// `Vocabulary.whiteningChecksum`; absent in older files.
+    var whitening: String?
 }
 
 @inline(__always) private func align64(_ x: Int) -> Int { (x + 63) & ~63 }

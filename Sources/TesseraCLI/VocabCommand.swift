@@ -63,7 +63,8 @@ struct VocabStatsCommand: ParsableCommand {
                                     String(format: "%.4f", l.meanQuantizationError), l.pca, "\(l.hammingBits)"]
             print(fields.joined(separator: "\t"))
         }
-        guard let w = try SearchIndex.loadWhitening(for: URL(fileURLWithPath: file)) else {
+        guard let w = try SearchIndex.loadWhitening(for: URL(fileURLWithPath: file), recorded: v.whiteningChecksum)
+        else {
             print("global whitening: none")
             return
         }

@@ -108,7 +108,7 @@ public final class SearchIndex: @unchecked Sendable {
             vocabulary = try Vocabulary.load(from: url, expectedModelSHA256: network.weightsSHA256)
             extractor = try FeatureExtractor(network: network,
                                              settings: try EngineSettings.parse(vocabulary.patchSettings))
-            whitening = try SearchIndex.loadWhitening(for: url)
+            whitening = try SearchIndex.loadWhitening(for: url, recorded: vocabulary.whiteningChecksum)
             vocabularyID = try SearchIndex.vocabularyID(url)
             whiteningSHA256 = whitening.map { SHA256.hex($0.serialized()) } ?? "none"
         }
@@ -117,12 +117,33 @@ public final class SearchIndex: @unchecked Sendable {
     /// Where the global-descriptor whitening trained with a vocabulary lives.
     public static func whiteningURL(for vocabulary: URL) -> URL { vocabulary.appendingPathExtension("whiten") }
 
-    /// The whitening saved beside a vocabulary: nil when there is none; a file that is there but
-    /// cannot be read is an error (never silently different rankings).
-    public static func loadWhitening(for vocabulary: URL) throws -> PCAWhitening? {
-        let url = whiteningURL(for: vocabulary)
-        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        return try PCAWhitening(contentsOf: url)
+    /// The whitening saved beside a vocabulary, as the vocabulary records it
+    /// (`Vocabulary.whiteningChecksum`): nil when it was trained without one (a file beside it
+    /// is then stale and ignored); the file with that checksum otherwise, and an error when it
+    /// is missing, unreadable or another one (a `vocab train` killed between its two files, or
+    /// a file copied from elsewhere): never silently different rankings. A vocabulary that
+    /// predates the record takes the file beside it when there is one.
+    public static func loadWhitening(for vocabularyURL: URL, recorded: String?) throws -> PCAWhitening? {
+        let url = whiteningURL(for: vocabularyURL)
+        switch recorded {
+        case "none": return nil
+        case nil:
+            guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+            return try PCAWhitening(contentsOf: url)
+        case let expected?:
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw WhiteningError.io("\(vocabularyURL.path) was trained with a global whitening, and "
+                                        + "\(url.lastPathComponent) is missing beside it")
+            }
+            let bytes = try PCAWhitening.fileBytes(url)
+            let found = PCAWhitening.fileChecksum(bytes)
+            guard found == expected else {
+                throw WhiteningError.io("\(url.path) is not the whitening trained with \(vocabularyURL.lastPathComponent) "
+                                        + "(checksum \(found), the vocabulary records \(expected)): retrain, or "
+                                        + "restore the pair")
+            }
+            return try PCAWhitening(serialized: bytes)
+        }
     }
 
     /// The vocabulary's identity: its trailing 64-bit checksum, in hex.

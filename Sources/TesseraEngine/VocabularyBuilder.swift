@@ -26,10 +26,31 @@ public struct BuiltVocabulary {
     public var skipped: [(path: String, reason: String)]
 
     /// Writes the vocabulary to `url` and its whitening, if any, beside it
-    /// (`SearchIndex.whiteningURL(for:)`), where `SearchIndex` finds it.
+    /// (`SearchIndex.whiteningURL(for:)`), where `SearchIndex` finds it. The vocabulary records
+    /// the whitening's checksum, or "none", so the pair is checked on load. Order: the whitening
+    /// is staged under a temporary name, the vocabulary replaces the old one atomically, then the
+    /// whitening is renamed into place; a kill at any point leaves the old pair, or a new
+    /// vocabulary whose whitening is missing or stale, which loading refuses with the reason.
     public func write(to url: URL) throws {
-        try vocabulary.write(to: url)
-        try whitening?.write(to: SearchIndex.whiteningURL(for: url))
+        var v = vocabulary
+        let whiteningURL = SearchIndex.whiteningURL(for: url)
+        guard let whitening else {
+            v.whiteningChecksum = "none"
+            try v.write(to: url)
+            try? FileManager.default.removeItem(at: whiteningURL)  // stale: the vocabulary says none
+            return
+        }
+        let bytes = whitening.serialized()
+        v.whiteningChecksum = PCAWhitening.fileChecksum(bytes)
+        let staged = whiteningURL.appendingPathExtension("partial")
+        do { try Data(bytes).write(to: staged, options: .atomic) } catch {
+            throw WhiteningError.io("cannot write \(staged.path): \(error.localizedDescription)")
+        }
+        try v.write(to: url)
+        guard rename(staged.path, whiteningURL.path) == 0 else {
+            throw WhiteningError.io("cannot move \(staged.lastPathComponent) to \(whiteningURL.path): "
+                                    + String(cString: strerror(errno)))
+        }
     }
 }
 
