@@ -72,13 +72,17 @@ public struct ShardHit: Codable, Sendable, Equatable {
 }
 
 /// A shard's answer to a scan. `cutoffs[n]` bounds the n-th used layer's score of every image
-/// not in `hits` (nil: the shard listed all its images); absent for a fused request.
+/// not in `hits` (nil: the shard listed all its images); absent for a fused request. Every
+/// answer names the identity of the index that computed it, so a shard process replaced
+/// behind its address by one of another index is refused at its first answer, not trusted
+/// because an earlier process passed the check.
 public struct ShardScanResponse: Codable, Sendable {
     public var hits: [ShardHit]
     public var cutoffs: [Float]?
     public var postings: Int
-    public init(hits: [ShardHit], cutoffs: [Float]?, postings: Int) {
-        self.hits = hits; self.cutoffs = cutoffs; self.postings = postings
+    public var identity: ShardIdentity
+    public init(hits: [ShardHit], cutoffs: [Float]?, postings: Int, identity: ShardIdentity) {
+        self.hits = hits; self.cutoffs = cutoffs; self.postings = postings; self.identity = identity
     }
 }
 
@@ -175,7 +179,7 @@ public final class LocalShard: SearchShard, @unchecked Sendable {
                 ShardHit(id: id, path: p.paths[Int(id)] ?? "?", layerScores: perLayer.map { $0[Int(id)] },
                          cosine: cosines[id])
             }
-            return ShardScanResponse(hits: hits, cutoffs: cutoffs, postings: postings)
+            return ShardScanResponse(hits: hits, cutoffs: cutoffs, postings: postings, identity: identity)
         }
     }
 

@@ -209,8 +209,10 @@ public final class ShardCoordinator: @unchecked Sendable {
     private func scanAll(_ indices: [Int], _ request: ShardScanRequest, _ run: inout Run) throws
         -> [Int: ShardScanResponse] {
         let layers = request.layers.count
-        return try run.ask(indices) { shard in
+        return try run.askEach(indices) { [identity] i, shard in
             let a = try shard.scan(request)
+            let changed = identity.differences(from: a.identity)
+            guard changed.isEmpty else { throw ShardError.identityMismatch(shard: i, differences: changed) }
             guard a.hits.allSatisfy({ $0.layerScores.count == layers }),
                   a.cutoffs.map({ $0.count == layers }) ?? true else {
                 throw ScoringError.layerMismatch("a scan answer with scores of another number of layers than \(layers)")
@@ -390,7 +392,8 @@ public final class ShardCoordinator: @unchecked Sendable {
         func close() -> [Int: Result<T, Error>] { lock.withLock { closed = true; return results } }
     }
 
-    /// Refuses a shard whose identity is not the manifest's; checked once per shard.
+    /// Refuses a shard whose identity is not the manifest's; asked once per shard (every scan
+    /// answer names its identity too, checked in `scanAll`).
     func checkIdentity(of i: Int) throws {
         if verifying.withLock({ verified.contains(i) }) { return }
         let info = try shards[i].info()

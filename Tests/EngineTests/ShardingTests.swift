@@ -216,6 +216,18 @@ final class ShardingTests: XCTestCase {
             }
             XCTAssertTrue(differences.contains { $0.hasPrefix("vocabulary") }, "\(differences)")
         }
+        // A shard replaced behind its address after it passed the check: its first scan answer,
+        // which names the other index, is refused.
+        let replaced = ShardCoordinator(identity: ShardIdentity(of: corpus.single), vocabulary: corpus.single.vocabulary,
+                                        whitening: corpus.single.whitening, extractor: nil,
+                                        shards: [LocalShard(LiveIndex(index: corpus.single)),
+                                                 ReplacedShard(checked: LocalShard(LiveIndex(index: corpus.single)),
+                                                               answering: LocalShard(LiveIndex(index: other)))])
+        XCTAssertThrowsError(try replaced.search(corpus.queries[0], options: QueryOptions())) { error in
+            guard case ShardError.identityMismatch(shard: 1, _) = error else {
+                return XCTFail("expected an identity mismatch of shard 1, got \(error)")
+            }
+        }
         let alone = ShardCoordinator(identity: ShardIdentity(of: corpus.single), vocabulary: corpus.single.vocabulary,
                                      whitening: corpus.single.whitening, extractor: nil,
                                      shards: [LocalShard(LiveIndex(index: corpus.single))])
@@ -305,6 +317,22 @@ final class FailingShard: SearchShard, @unchecked Sendable {
         try fail(); return try inner.descriptors(ids, whiten: whiten)
     }
     func verify(_ r: ShardVerifyRequest) throws -> [Float?] { try fail(); return try inner.verify(r) }
+}
+
+/// A shard whose identity check passes on one index while its scans come from another, as
+/// when a shard process is replaced behind its address (test double).
+final class ReplacedShard: SearchShard, @unchecked Sendable {
+    let checked: any SearchShard, answering: any SearchShard
+    init(checked: any SearchShard, answering: any SearchShard) { self.checked = checked; self.answering = answering }
+    func info() throws -> ShardInfo { try checked.info() }
+    func scan(_ r: ShardScanRequest) throws -> ShardScanResponse { try answering.scan(r) }
+    func globalTop(_ q: [Float], k: Int, whiten: Bool) throws -> [ShardHit] {
+        try answering.globalTop(q, k: k, whiten: whiten)
+    }
+    func descriptors(_ ids: [ImageID], whiten: Bool) throws -> [[Float]] {
+        try answering.descriptors(ids, whiten: whiten)
+    }
+    func verify(_ r: ShardVerifyRequest) throws -> [Float?] { try answering.verify(r) }
 }
 
 /// A shard whose scans list one layer score too few per hit (test double).
