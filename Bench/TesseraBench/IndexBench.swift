@@ -1,11 +1,12 @@
 // tessera-bench index [--images N] [--words K] [--per-image D] [--zipf S] [--query-words Q]
 //                     [--queries R] [--rounds N] [--batch B] [--block-bytes N] [--max-block-bytes N] [--remove N]
-//                     [--dir PATH] [--memory] [--keep] [--concurrency 1,4,16]
+//                     [--dir PATH] [--memory] [--keep] [--concurrency 1,4,16] [--fanout 8]
 // Builds a synthetic index (Zipf-like word frequencies, random 128-bit signatures,
 // no CNN) and measures size on disk, build time and the throughput of the product's
 // posting scan (`LayerScorer`) against this machine's memory bandwidth; with --remove,
 // the cost of removing images; with --concurrency, the index side of a query server (scan,
-// fusion, top-K; one snapshot per query) under that many concurrent clients.
+// fusion, top-K; one snapshot per query) under that many concurrent clients; with --fanout S,
+// this index as one of S equal shards, each on a machine of its own (`measureFanout`).
 import CPostingScan
 import Foundation
 import Fusion
@@ -30,6 +31,7 @@ private struct IndexBenchOptions {
     var remove = 0                // images removed after the scans (spread evenly over the ids), timed
     var keep = false              // keep the index directory afterwards
     var concurrency: [Int] = []   // concurrent clients of the serving measurement (none: skipped)
+    var fanout = 0                // shards of a simulated sharded index, this one of them (0: skipped)
 
     init(_ args: [String]) throws {
         var i = 0
@@ -61,6 +63,7 @@ private struct IndexBenchOptions {
             case "--max-block-bytes": maxBlockBytes = try int()
             case "--dir": dir = try value()
             case "--remove": remove = try int()
+            case "--fanout": fanout = try int()
             case "--memory": memory = true
             case "--keep": keep = true
             case "--concurrency":
@@ -473,6 +476,10 @@ func runIndexBench(_ args: [String]) throws {
     if !o.concurrency.isEmpty {
         try measureServing(store: store, queries: queries, scorers: scorers, inverseNorms: unitNorms,
                            layers: o.layers, concurrency: o.concurrency, rounds: o.rounds)
+    }
+    if o.fanout > 0 {
+        try measureFanout(store: store, queries: queries, scorers: scorers, inverseNorms: unitNorms,
+                          layers: o.layers, shards: o.fanout)
     }
 
     guard o.remove > 0 else { return }

@@ -11,15 +11,9 @@ import TesseraCore
 /// the per-query latencies.
 func measureServing(store: IndexStore, queries: [BenchQuery], scorers: [[LayerScorer]], inverseNorms: [Float],
                     layers: Int, concurrency: [Int], rounds: Int) throws {
-    let bound = inverseNorms.count
     @Sendable func query(_ q: Int) throws {
         try store.withSnapshot { snap in
-            var perLayer: [[Float]] = []
-            for l in 0..<layers {
-                var scores = [Float](repeating: 0, count: bound)
-                _ = try scorers[q][l].accumulate(lists: snap, layer: l, inverseNorms: inverseNorms, into: &scores)
-                perLayer.append(scores)
-            }
+            let perLayer = try layerScores(snap, scorers[q], inverseNorms: inverseNorms)
             let fused = try LateFusion.fuse(perLayer, rule: .queryAdaptive(topM: 100)).scores
             _ = topK(scores: fused, k: 100)
         }
@@ -57,6 +51,52 @@ func measureServing(store: IndexStore, queries: [BenchQuery], scorers: [[LayerSc
         let sorted = latencies.sorted()
         print(String(format: "| %d | %.0f | %.1f | %.1f |", c, Double(total) / wall, sorted[total / 2] * 1e3,
                      sorted[min(total - 1, Int(Double(total) * 0.99))] * 1e3))
+    }
+}
+
+/// A sharded index of `shards` shards like this one, each on a machine of its own: a query
+/// waits for its slowest shard. Each query runs `shards` times, one after another on this
+/// machine, standing for the same query on `shards` shards of the same size and word
+/// frequencies (document-partitioned: each holds the same share of every list). The
+/// coordinator's wait is the maximum of those runs; its own merge and the transport are
+/// measured apart (`Bench/shard_latency.sh`) and added in RESULTS.md.
+func measureFanout(store: IndexStore, queries: [BenchQuery], scorers: [[LayerScorer]], inverseNorms: [Float],
+                   layers: Int, shards: Int) throws {
+    func query(_ q: Int) throws -> Double {
+        let t0 = now()
+        try store.withSnapshot { snap in
+            let perLayer = try layerScores(snap, scorers[q], inverseNorms: inverseNorms)
+            // A shard lists its best 100 per layer (the coordinator's first round, `ShardScanRequest`).
+            for scores in perLayer { _ = topK(scores: scores, k: 100) }
+        }
+        return now() - t0
+    }
+    for q in queries.indices { _ = try query(q) }  // warm-up
+    var single: [Double] = [], slowest: [Double] = []
+    for q in queries.indices {
+        let runs = try (0..<shards).map { _ in try query(q) }
+        single += runs
+        slowest.append(runs.max()!)
+    }
+    func pct(_ v: [Double], _ p: Double) -> Double { v.sorted()[min(v.count - 1, Int(Double(v.count) * p))] * 1e3 }
+    print("")
+    print("One shard of \(shards) (`--fanout`): \(queries.count) queries, each run \(shards) times on this shard; "
+        + "a shard scans \(layers) layers and lists its best 100 per layer; the coordinator waits for the slowest "
+        + "of the \(shards) runs (merge and transport not included).\n")
+    print("| | p50 ms | p99 ms | max ms |")
+    print("|---|---|---|---|")
+    print(String(format: "| one shard's scan | %.1f | %.1f | %.1f |", pct(single, 0.5), pct(single, 0.99),
+                 single.max()! * 1e3))
+    print(String(format: "| slowest of %d shards | %.1f | %.1f | %.1f |", shards, pct(slowest, 0.5),
+                 pct(slowest, 0.99), slowest.max()! * 1e3))
+}
+
+/// One query's score per image in every layer (eq. 3–7), read from one snapshot.
+private func layerScores(_ snap: IndexSnapshot, _ scorers: [LayerScorer], inverseNorms: [Float]) throws -> [[Float]] {
+    try scorers.indices.map { l in
+        var scores = [Float](repeating: 0, count: inverseNorms.count)
+        _ = try scorers[l].accumulate(lists: snap, layer: l, inverseNorms: inverseNorms, into: &scores)
+        return scores
     }
 }
 
