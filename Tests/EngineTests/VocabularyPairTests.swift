@@ -18,7 +18,7 @@ final class VocabularyPairTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
-    private func built(whiteningSeed: UInt64?) throws -> BuiltVocabulary {
+    static func built(whiteningSeed: UInt64?) throws -> BuiltVocabulary {
         var g = SeededGenerator(seed: 5)
         let x = Matrix(rows: 80, cols: 6, data: (0..<480).map { _ in g.nextGaussian() })
         var o = TrainOptions()
@@ -34,46 +34,46 @@ final class VocabularyPairTests: XCTestCase {
         return BuiltVocabulary(vocabulary: vocabulary, whitening: whitening, skipped: [])
     }
 
-    private func load(_ url: URL) throws -> PCAWhitening? {
+    static func load(_ url: URL) throws -> PCAWhitening? {
         let v = try Vocabulary.load(from: url)
         return try SearchIndex.loadWhitening(for: url, recorded: v.whiteningChecksum)
     }
 
     func testThePairIsCheckedOnLoad() throws {
         let url = directory.appendingPathComponent("a.vocab"), whiteningURL = SearchIndex.whiteningURL(for: url)
-        let first = try built(whiteningSeed: 1)
+        let first = try Self.built(whiteningSeed: 1)
         try first.write(to: url)
-        XCTAssertEqual(try load(url), first.whitening)
+        XCTAssertEqual(try Self.load(url), first.whitening)
         XCTAssertFalse(FileManager.default.fileExists(atPath: whiteningURL.path + ".partial"))
 
         // Another whitening in its place (a retrain killed after the vocabulary, or a copy): refused.
-        let other = try built(whiteningSeed: 2).whitening!
+        let other = try Self.built(whiteningSeed: 2).whitening!
         try other.write(to: whiteningURL)
-        XCTAssertThrowsError(try load(url)) { XCTAssertTrue("\($0)".contains("is not the whitening trained with")) }
+        XCTAssertThrowsError(try Self.load(url)) { XCTAssertTrue("\($0)".contains("is not the whitening trained with")) }
         // Missing: refused, not read as "no whitening".
         try FileManager.default.removeItem(at: whiteningURL)
-        XCTAssertThrowsError(try load(url)) { XCTAssertTrue("\($0)".contains("is missing")) }
+        XCTAssertThrowsError(try Self.load(url)) { XCTAssertTrue("\($0)".contains("is missing")) }
 
         // Retrained without whitening: the stale file goes, and one put back is ignored.
         try first.whitening!.write(to: whiteningURL)
-        try built(whiteningSeed: nil).write(to: url)
+        try Self.built(whiteningSeed: nil).write(to: url)
         XCTAssertFalse(FileManager.default.fileExists(atPath: whiteningURL.path))
         try first.whitening!.write(to: whiteningURL)
-        XCTAssertNil(try load(url))
+        XCTAssertNil(try Self.load(url))
 
         // Retrained with a whitening again: the new pair loads.
-        let third = try built(whiteningSeed: 3)
+        let third = try Self.built(whiteningSeed: 3)
         try third.write(to: url)
-        XCTAssertEqual(try load(url), third.whitening)
+        XCTAssertEqual(try Self.load(url), third.whitening)
     }
 
     func testAVocabularyThatPredatesTheRecordTakesTheFileBesideIt() throws {
         let url = directory.appendingPathComponent("old.vocab")
-        let b = try built(whiteningSeed: 1)
+        let b = try Self.built(whiteningSeed: 1)
         try b.vocabulary.write(to: url)  // no record, as files written before it
         XCTAssertNil(try Vocabulary.load(from: url).whiteningChecksum)
-        XCTAssertNil(try load(url))
+        XCTAssertNil(try Self.load(url))
         try b.whitening!.write(to: SearchIndex.whiteningURL(for: url))
-        XCTAssertEqual(try load(url), b.whitening)
+        XCTAssertEqual(try Self.load(url), b.whitening)
     }
 }
