@@ -138,9 +138,9 @@ public final class SearchIndex: @unchecked Sendable {
             let bytes = try PCAWhitening.fileBytes(url)
             let found = PCAWhitening.fileChecksum(bytes)
             guard found == expected else {
-                throw WhiteningError.io("\(url.path) is not the whitening trained with \(vocabularyURL.lastPathComponent) "
-                                        + "(checksum \(found), the vocabulary records \(expected)): retrain, or "
-                                        + "restore the pair")
+                throw WhiteningError.io("\(url.path) is not the whitening trained with "
+                                        + "\(vocabularyURL.lastPathComponent) (checksum \(found), the vocabulary "
+                                        + "records \(expected)): retrain, or restore the pair")
             }
             return try PCAWhitening(serialized: bytes)
         }

@@ -218,7 +218,8 @@ final class ShardingTests: XCTestCase {
         }
         // A shard replaced behind its address after it passed the check: its first scan answer,
         // which names the other index, is refused.
-        let replaced = ShardCoordinator(identity: ShardIdentity(of: corpus.single), vocabulary: corpus.single.vocabulary,
+        let replaced = ShardCoordinator(identity: ShardIdentity(of: corpus.single),
+                                        vocabulary: corpus.single.vocabulary,
                                         whitening: corpus.single.whitening, extractor: nil,
                                         shards: [LocalShard(LiveIndex(index: corpus.single)),
                                                  ReplacedShard(checked: LocalShard(LiveIndex(index: corpus.single)),

@@ -29,7 +29,8 @@ final class VocabularyPairTests: XCTestCase {
                                     trainingSet: TrainingSetInfo(folder: "t", imageCount: 10, descriptorCount: 80))
         let whitening = try whiteningSeed.map { seed in
             var w = SeededGenerator(seed: seed)
-            return try PCAWhitening.learn(from: Matrix(rows: 30, cols: 4, data: (0..<120).map { _ in w.nextGaussian() }))
+            let x = Matrix(rows: 30, cols: 4, data: (0..<120).map { _ in w.nextGaussian() })
+            return try PCAWhitening.learn(from: x)
         }
         return BuiltVocabulary(vocabulary: vocabulary, whitening: whitening, skipped: [])
     }
@@ -49,7 +50,9 @@ final class VocabularyPairTests: XCTestCase {
         // Another whitening in its place (a retrain killed after the vocabulary, or a copy): refused.
         let other = try Self.built(whiteningSeed: 2).whitening!
         try other.write(to: whiteningURL)
-        XCTAssertThrowsError(try Self.load(url)) { XCTAssertTrue("\($0)".contains("is not the whitening trained with")) }
+        XCTAssertThrowsError(try Self.load(url)) {
+            XCTAssertTrue("\($0)".contains("is not the whitening trained with"))
+        }
         // Missing: refused, not read as "no whitening".
         try FileManager.default.removeItem(at: whiteningURL)
         XCTAssertThrowsError(try Self.load(url)) { XCTAssertTrue("\($0)".contains("is missing")) }

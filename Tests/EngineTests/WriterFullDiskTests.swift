@@ -69,7 +69,8 @@ final class WriterFullDiskTests: XCTestCase {
     func testAFeatureCacheOnAFullDiskOnlyCostsTime() throws {
         let photo = AssetCache.file("photos/queries/coins.jpg").path
         guard FileManager.default.fileExists(atPath: photo) else { throw XCTSkip("run scripts/setup.sh first") }
-        let extractor = try FeatureExtractor(network: try ModelLocator.loadNetwork(explicit: nil), patchOptions: .init())
+        let network = try ModelLocator.loadNetwork(explicit: nil)
+        let extractor = try FeatureExtractor(network: network, patchOptions: .init())
         let directory = mount.appendingPathComponent("features")
         let cache = try FeatureCache(directory: directory, extractor: extractor)
         let filler = try fill()

@@ -105,6 +105,38 @@ final class VocabularyTests: XCTestCase {
         }
     }
 
+    /// `bytes` with its JSON header edited and the file made whole again around it (length
+    /// fields, alignment, checksum), so only what the edit claims is wrong.
+    private func withHeader(_ bytes: [UInt8], _ edit: (String) -> String) -> [UInt8] {
+        func u64(_ o: Int) -> Int {
+            bytes[o..<(o + 8)].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        }
+        func le(_ v: Int) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+        let h = u64(16), align = { (x: Int) in (x + 63) & ~63 }
+        let json = Array(edit(String(decoding: bytes[32..<(32 + h)], as: UTF8.self)).utf8)
+        var out = Array(bytes[0..<16]) + le(json.count) + le(0) + json
+        out += [UInt8](repeating: 0, count: align(out.count) - out.count)
+        out += bytes[align(32 + h)..<(bytes.count - 8)]
+        out.replaceSubrange(24..<32, with: le(out.count + 8))
+        return out + le(Int(bitPattern: UInt(out.withUnsafeBytes { Checksum.fnv1a64Words($0) })))
+    }
+
+    /// A header claiming 10^9 words, or 2^62 input dimensions, is refused by the section bounds
+    /// before anything of that size is allocated (the claim is only read, never trusted).
+    func testAbsurdClaimsAreRefusedBeforeAllocating() throws {
+        let good = try vocabulary().serialized()
+        XCTAssertNoThrow(try withHeader(good, { $0 }).withUnsafeBytes { try Vocabulary.decode($0) })
+        let claims = [("10^9 words", "\"words\":40", "\"words\":1000000000"),
+                      ("2^62 dimensions", "\"inputDim\":12", "\"inputDim\":4611686018427387904")]
+        for (what, field, claim) in claims {
+            let bad = withHeader(good) { $0.replacingOccurrences(of: field, with: claim) }
+            XCTAssertNotEqual(bad, good, what)
+            XCTAssertThrowsError(try bad.withUnsafeBytes { try Vocabulary.decode($0) }, what) {
+                guard case .malformedHeader = $0 as? VocabularyFileError else { return XCTFail("\(what): \($0)") }
+            }
+        }
+    }
+
     func testCorruptFilesRejected() throws {
         let good = try vocabulary().serialized()
         func decode(_ b: [UInt8], model: String? = nil, layers: [LayerKey]? = nil) throws {
