@@ -96,6 +96,29 @@ final class IndexStoreTests: XCTestCase {
         }
     }
 
+    /// A `data.mdb` cut short (a copy interrupted, a disk that lost its tail) is refused on open
+    /// with the reason; LMDB alone would fault on the first read past the end.
+    func testATruncatedDataFileIsRefusedOnOpen() throws {
+        let dir = tempDir()
+        do {
+            let store = try IndexStore.create(at: dir, meta: Synthetic.meta())
+            _ = try store.add((0..<200).map { Synthetic.image($0) })
+        }
+        let file = dir.appendingPathComponent("data.mdb")
+        XCTAssertNoThrow(try IndexStore.open(at: dir, expecting: nil))
+        let used = try IndexStore.open(at: dir, expecting: nil).withSnapshot { try $0.spaceInUse() }
+        let h = try FileHandle(forWritingTo: file)
+        try h.truncate(atOffset: UInt64(used.lastPage * used.pageSize / 2))
+        try h.close()
+        for readOnly in [false, true] {
+            let options = IndexStoreOptions(readOnly: readOnly)
+            XCTAssertThrowsError(try IndexStore.open(at: dir, expecting: nil, options: options)) {
+                guard case .corrupt(let why) = $0 as? IndexError else { return XCTFail("\($0)") }
+                XCTAssertTrue(why.contains("cut short"), why)
+            }
+        }
+    }
+
     /// A meta record damaged on disk (a signature size whose posting stride would overflow, no
     /// layers, blocks of a terabyte) is refused on open as corrupt, before anything uses it.
     func testADamagedMetaRecordIsRefusedOnOpen() throws {

@@ -32,6 +32,7 @@ final class LMDBEnvironment: @unchecked Sendable {
             var flags = UInt32(MDB_NOTLS)
             if readOnly { flags |= UInt32(MDB_RDONLY) }
             try lmdbCheck(mdb_env_open(env, directory.path, flags, 0o644), "env_open(\(directory.path))")
+            try Self.checkLength(env, file: directory.appendingPathComponent("data.mdb"))
         } catch {
             mdb_env_close(env)
             throw error
@@ -45,6 +46,21 @@ final class LMDBEnvironment: @unchecked Sendable {
     }
 
     deinit { mdb_env_close(handle) }
+
+    /// Refuses a data file shorter than its last committed page: LMDB maps the file and would
+    /// fault (SIGBUS) on the first page past its end, so a copy cut short must be an error.
+    private static func checkLength(_ env: OpaquePointer, file: URL) throws {
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        var st = MDB_stat()
+        mdb_env_stat(env, &st)
+        let needed = (info.me_last_pgno + 1) * Int(st.ms_psize)
+        let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? nil
+        if let size, size < needed {
+            throw IndexError.corrupt("\(file.path) is \(size) bytes, but its last committed page ends at byte "
+                                     + "\(needed): the file was cut short (restore it or rebuild the index)")
+        }
+    }
 
     var pageSize: Int {
         var st = MDB_stat()
