@@ -1,3 +1,4 @@
+import CLMDB
 import XCTest
 @testable import Index
 
@@ -25,6 +26,48 @@ final class LMDBLayerTests: XCTestCase {
         XCTAssertThrowsError(try env.write { txn in
             for i in 0..<2000 { try txn.put(db, key: Array("k\(i)".utf8), value: [UInt8](repeating: 1, count: 1000)) }
         }) { XCTAssertTrue(($0 as? IndexStorageError)?.isMapFull == true, "\($0)") }
+    }
+}
+
+/// Read transactions know where this environment's map of `data.mdb` lies, and refuse a value
+/// that would run past the last committed page (what a damaged size in a page claims) instead
+/// of reading past the end of the file.
+final class MapBoundsTests: XCTestCase {
+    func testValuesArePinnedToTheCommittedPages() throws {
+        let dir = Synthetic.tempDirectory()
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let env = try LMDBEnvironment(directory: dir, maxDatabases: 4, mapSize: 1 << 20, maxMapSize: 1 << 22,
+                                      readOnly: false)
+        let db = try env.write { try $0.openDatabase("t", create: true) }
+        let big = [UInt8](repeating: 7, count: 20_000)  // overflow pages
+        try env.write { try $0.put(db, key: [1], value: big) }
+        let bounds = env.mapBounds()
+        XCTAssertNotEqual(bounds.base, 0, "the map of data.mdb is found in /proc/self/maps")
+        let (start, size) = try env.read { txn in
+            try txn.withValue(db, key: [1]) { v in (UInt(bitPattern: v!.baseAddress!), v!.count) }
+        }
+        XCTAssertEqual(size, big.count)
+        XCTAssertTrue(start >= bounds.base && start + UInt(size) <= bounds.committedEnd)
+        // The same value claiming to run past the committed pages: refused.
+        var claim = MDB_val(mv_size: Int(bounds.committedEnd - start) + 1,
+                            mv_data: UnsafeMutableRawPointer(bitPattern: start))
+        XCTAssertThrowsError(try bounds.check(claim)) {
+            guard case .corrupt = $0 as? IndexError else { return XCTFail("\($0)") }
+        }
+        claim.mv_size = Int.max  // start + size overflows
+        XCTAssertThrowsError(try bounds.check(claim))
+        // Outside the map (a write transaction's own pages) nothing is checked.
+        let heap = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8)
+        defer { heap.deallocate() }
+        XCTAssertNoThrow(try bounds.check(MDB_val(mv_size: 1 << 40, mv_data: heap)))
+        // After the map grows (and moves), reads still find it.
+        try env.write { txn in
+            for i in 0..<100 { try txn.put(db, key: [2, UInt8(i)], value: [UInt8](repeating: 1, count: 20_000)) }
+        }
+        XCTAssertGreaterThan(env.mapSize, 1 << 20)
+        XCTAssertEqual(try env.read { try $0.value(db, key: [2, 99]) }?.count, 20_000)
+        XCTAssertNotEqual(env.mapBounds().base, 0)
     }
 }
 

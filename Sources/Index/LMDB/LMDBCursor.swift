@@ -10,6 +10,8 @@ struct LMDBEntry {
 /// A cursor lent to a closure by `LMDBTransaction.withCursor`; never store it.
 struct LMDBCursor {
     let handle: OpaquePointer
+    /// Every key and value read is checked against it.
+    let bounds: MapBounds
 
     /// Positioning operations used by the index (a subset of `MDB_cursor_op`).
     enum Op {
@@ -61,6 +63,8 @@ struct LMDBCursor {
         let rc = mdb_cursor_get(handle, &kv, &dv, op.c)
         if rc == MDB_NOTFOUND { return nil }
         try lmdbCheck(rc, "cursor_get(\(op))")
+        try bounds.check(kv)
+        try bounds.check(dv)
         return LMDBEntry(key: UnsafeRawBufferPointer(start: kv.mv_data, count: kv.mv_size),
                          value: UnsafeRawBufferPointer(start: dv.mv_data, count: dv.mv_size))
     }

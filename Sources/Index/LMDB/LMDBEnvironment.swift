@@ -21,6 +21,9 @@ final class LMDBEnvironment: @unchecked Sendable {
     /// How long a write that must grow the map waits for this process's open snapshots to close.
     static let growWaitSeconds = 30.0
     private(set) var mapSize: Int
+    /// This environment's map of `data.mdb` (`MapBounds`), found again after every remap.
+    private var map: (base: UInt, end: UInt) = (0, 0)
+    private let dataFile: String
 
     init(directory: URL, maxDatabases: Int, mapSize: Int, maxMapSize: Int, readOnly: Bool) throws {
         var env: OpaquePointer?
@@ -39,13 +42,37 @@ final class LMDBEnvironment: @unchecked Sendable {
         }
         self.handle = env
         self.readOnly = readOnly
+        self.dataFile = directory.appendingPathComponent("data.mdb").resolvingSymlinksInPath().path
         self.maxMapSize = max(maxMapSize, mapSize)
         var info = MDB_envinfo()
         mdb_env_info(env, &info)
         self.mapSize = info.me_mapsize
+        map = locateMap()
+    }
+
+    /// The address range of this process's one mapping of `data.mdb` (/proc/self/maps), or
+    /// (0, 0) where there is no such file or the file is mapped twice (LMDB forbids opening an
+    /// environment twice in one process, but nothing enforces it): then values go unchecked.
+    private func locateMap() -> (base: UInt, end: UInt) {
+        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return (0, 0) }
+        let ranges = maps.split(separator: "\n").compactMap { line -> (UInt, UInt)? in
+            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            guard fields.count == 6, fields[5].trimmingCharacters(in: .whitespaces) == dataFile else { return nil }
+            let bounds = fields[0].split(separator: "-")
+            guard bounds.count == 2, let lo = UInt(bounds[0], radix: 16), let hi = UInt(bounds[1], radix: 16)
+            else { return nil }
+            return (lo, hi)
+        }
+        return ranges.count == 1 ? (ranges[0].0, ranges[0].1) : (0, 0)
     }
 
     deinit { mdb_env_close(handle) }
+
+    /// Where values read now may lie (`MapBounds`).
+    func mapBounds() -> MapBounds {
+        let (base, end) = state.withLock { map }
+        return MapBounds(base: base, end: end, committedEnd: base &+ UInt((lastPageNumber + 1) * pageSize))
+    }
 
     /// Refuses a data file shorter than its last committed page: LMDB maps the file and would
     /// fault (SIGBUS) on the first page past its end, so a copy cut short must be an error.
@@ -104,7 +131,10 @@ final class LMDBEnvironment: @unchecked Sendable {
         let txn = try begin(flags: flags)
         let result: R
         do {
-            result = try body(LMDBTransaction(handle: txn, environment: self))
+            // Read transactions check what they read; a write may read back its own pages that
+            // LMDB spilled to the file past the last committed page, so it is not checked.
+            let bounds = flags & UInt32(MDB_RDONLY) != 0 ? mapBounds() : MapBounds.unchecked
+            result = try body(LMDBTransaction(handle: txn, environment: self, bounds: bounds))
         } catch {
             mdb_txn_abort(txn)
             throw error
@@ -144,6 +174,7 @@ final class LMDBEnvironment: @unchecked Sendable {
             let newSize = min(mapSize * 2, maxMapSize)
             try lmdbCheck(mdb_env_set_mapsize(handle, newSize), "env_set_mapsize(\(newSize))")
             mapSize = newSize
+            map = locateMap()
         }
     }
 
@@ -157,6 +188,7 @@ final class LMDBEnvironment: @unchecked Sendable {
                 var info = MDB_envinfo()
                 mdb_env_info(handle, &info)
                 mapSize = info.me_mapsize
+                map = locateMap()
             }
             rc = mdb_txn_begin(handle, nil, flags, &txn)
         }
@@ -170,5 +202,26 @@ final class LMDBEnvironment: @unchecked Sendable {
     func copy(to destination: URL, compact: Bool) throws {
         try lmdbCheck(mdb_env_copy2(handle, destination.path, compact ? UInt32(MDB_CP_COMPACT) : 0),
                       "env_copy2(\(destination.path))")
+    }
+}
+
+/// The memory LMDB's map spans, and the end of its last committed page (which the file holds).
+/// A value LMDB returns inside the map must end by then: a damaged page (a flipped size or page
+/// number) could otherwise send a read past the end of the file, which faults (SIGBUS) instead
+/// of failing. Outside the map (a write transaction's own new pages) nothing is checked.
+struct MapBounds {
+    let base: UInt, end: UInt, committedEnd: UInt
+    /// Checks nothing.
+    static let unchecked = MapBounds(base: 0, end: 0, committedEnd: 0)
+
+    func check(_ v: MDB_val) throws {
+        guard let p = v.mv_data else { return }
+        let start = UInt(bitPattern: p)
+        guard start >= base && start < end else { return }
+        let (last, overflow) = start.addingReportingOverflow(UInt(v.mv_size))
+        guard !overflow, last <= committedEnd else {
+            throw IndexError.corrupt("a stored value of \(v.mv_size) bytes runs past the last committed page of "
+                                     + "data.mdb (a damaged page)")
+        }
     }
 }

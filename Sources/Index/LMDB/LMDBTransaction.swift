@@ -19,6 +19,8 @@ struct LMDBStat {
 struct LMDBTransaction {
     let handle: OpaquePointer
     unowned let environment: LMDBEnvironment
+    /// Every value read is checked against it.
+    let bounds: MapBounds
 
     /// The transaction's id: for a read transaction, the id of the last committed write it sees.
     var id: Int { Int(mdb_txn_id(handle)) }
@@ -41,6 +43,7 @@ struct LMDBTransaction {
             let rc = mdb_get(handle, db.dbi, &kv, &dv)
             if rc == MDB_NOTFOUND { return try body(nil) }
             try lmdbCheck(rc, "get")
+            try bounds.check(dv)
             return try body(UnsafeRawBufferPointer(start: dv.mv_data, count: dv.mv_size))
         }
     }
@@ -94,6 +97,7 @@ struct LMDBTransaction {
         var rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
         while rc == MDB_SUCCESS {
             // Each value is an ID list: a count followed by that many page numbers.
+            try bounds.check(v)
             if v.mv_size >= MemoryLayout<Int>.size {
                 total += v.mv_data.loadUnaligned(as: Int.self)
             }
@@ -109,6 +113,6 @@ struct LMDBTransaction {
         try lmdbCheck(mdb_cursor_open(handle, db.dbi, &cursor), "cursor_open")
         guard let cursor else { throw IndexStorageError(code: EINVAL, operation: "cursor_open") }
         defer { mdb_cursor_close(cursor) }
-        return try body(LMDBCursor(handle: cursor))
+        return try body(LMDBCursor(handle: cursor, bounds: bounds))
     }
 }
