@@ -58,14 +58,15 @@ if [ "$status" -eq 124 ]; then
   echo "test.sh: the Swift tests did not finish within $swift_limit minutes; the last test started:"
   grep -E "^Test Case '.*' started" "$log" | tail -1 || true
 fi
-# XCTest's last summary line: "Executed N tests, with M failures (...)".
-summary="$(grep -E '^[[:space:]]*Executed [0-9]+ tests?, with [0-9]+ failures?' "$log" | tail -1 || true)"
+# XCTest's last summary line: "Executed N tests, with [K tests skipped and ]M failures (...)".
+summary="$(grep -E '^[[:space:]]*Executed [0-9]+ tests?, with ([0-9]+ tests? skipped and )?[0-9]+ failures?' "$log" \
+  | tail -1 || true)"
 if [ -z "$summary" ]; then
   echo "0 passed, 1 failed"
   exit 1
 fi
 total="$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')"
-failed="$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')"
+failed="$(echo "$summary" | sed -E 's/.* ([0-9]+) failures?.*/\1/')"
 # The query server and its Python client, end to end through real processes (skipped when
 # the Swift tests were filtered with arguments).
 if [ "$#" -eq 0 ]; then

@@ -54,7 +54,10 @@ final class LMDBEnvironment: @unchecked Sendable {
     /// (0, 0) where there is no such file or the file is mapped twice (LMDB forbids opening an
     /// environment twice in one process, but nothing enforces it): then values go unchecked.
     private func locateMap() -> (base: UInt, end: UInt) {
-        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return (0, 0) }
+        // Read to the end: /proc files report a size of 0.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/self/maps"),
+              let data = try? handle.readToEnd(), (try? handle.close()) != nil else { return (0, 0) }
+        let maps = String(decoding: data, as: UTF8.self)
         let ranges = maps.split(separator: "\n").compactMap { line -> (UInt, UInt)? in
             let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
             guard fields.count == 6, fields[5].trimmingCharacters(in: .whitespaces) == dataFile else { return nil }
