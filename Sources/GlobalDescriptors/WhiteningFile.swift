@@ -55,9 +55,9 @@ extension PCAWhitening {
         let expected = kdOverflow || floatsOverflow || payloadOverflow || payload > Int.max - header - 8
             ? Int.max : header + payload + 8
         guard bytes.count == expected else { throw WhiteningError.truncated(expected: expected, got: bytes.count) }
-        var stored: UInt64 = 0
-        for i in 0..<8 { stored |= UInt64(bytes[expected - 8 + i]) << (8 * UInt64(i)) }
-        guard stored == fnv1a(bytes[0..<(expected - 8)]) else { throw WhiteningError.checksumMismatch }
+        guard trailingChecksum(bytes) == fnv1a(bytes[0..<(expected - 8)]) else {
+            throw WhiteningError.checksumMismatch
+        }
         func floats(_ o: Int, _ count: Int) -> [Float] { (0..<count).map { Float(bitPattern: u32(o + 4 * $0)) } }
         try self.init(mean: floats(header, d), eigenvalues: floats(header + 4 * d, k),
                       eigenvectors: Matrix(rows: k, cols: d, data: floats(header + 4 * (d + k), k * d)),
@@ -69,9 +69,7 @@ extension PCAWhitening {
     /// The trailing checksum of `serialized()` bytes, in hex: what a vocabulary records to name
     /// the whitening file that belongs beside it (`Vocabulary.whiteningChecksum`).
     public static func fileChecksum(_ serialized: [UInt8]) -> String {
-        var stored: UInt64 = 0
-        for (i, b) in serialized.suffix(8).enumerated() { stored |= UInt64(b) << (8 * UInt64(i)) }
-        return String(format: "%016llx", stored)
+        String(format: "%016llx", trailingChecksum(serialized))
     }
 
     /// Writes the serialised whitening to `url`.
@@ -92,6 +90,11 @@ extension PCAWhitening {
             throw WhiteningError.io("cannot read \(url.path): \(error.localizedDescription)")
         }
     }
+}
+
+/// The little-endian UInt64 that ends a serialised whitening (its stored checksum).
+private func trailingChecksum(_ bytes: [UInt8]) -> UInt64 {
+    bytes.suffix(8).enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
 }
 
 /// FNV-1a, 64 bits.

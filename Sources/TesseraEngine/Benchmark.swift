@@ -310,8 +310,12 @@ public final class Benchmark {
         let dir = options.cacheDirectory.appendingPathComponent("vocabularies")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let url = dir.appendingPathComponent(SHA256.hex(Array(keyText.utf8)).prefix(24) + ".vocab")
-        // A cached pair that does not load (a run killed between its two files) is trained again.
-        if FileManager.default.fileExists(atPath: url.path), (try? Self.loadPair(url)) != nil { return url }
+        // Only this code writes the cache, and never over a pair: a vocabulary with its
+        // whitening still staged beside it is a run killed between the two files, trained again.
+        let fm = FileManager.default
+        if fm.fileExists(atPath: url.path), !fm.fileExists(atPath: BuiltVocabulary.stagedWhiteningURL(for: url).path) {
+            return url
+        }
         let built = try VocabularyBuilder.build(images: files, folderDescription: options.train, extractor: extractor,
                                                 options: options.vocabulary, showProgress: options.showProgress,
                                                 features: { p in
@@ -322,12 +326,6 @@ public final class Benchmark {
                                                 })
         try built.write(to: url)
         return url
-    }
-
-    /// Loads a vocabulary and the whitening it records, to check that the pair is whole.
-    private static func loadPair(_ url: URL) throws -> (Vocabulary, PCAWhitening?) {
-        let v = try Vocabulary.load(from: url)
-        return (v, try SearchIndex.loadWhitening(for: url, recorded: v.whiteningChecksum))
     }
 
     /// Peak resident set size of this process (VmHWM), in MiB; −1 where /proc is missing.

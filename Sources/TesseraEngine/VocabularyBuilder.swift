@@ -25,6 +25,12 @@ public struct BuiltVocabulary {
     public var whitening: PCAWhitening?
     public var skipped: [(path: String, reason: String)]
 
+    /// Where `write(to:)` stages the whitening: present after the write only when the write
+    /// was stopped before the pair was whole.
+    static func stagedWhiteningURL(for url: URL) -> URL {
+        SearchIndex.whiteningURL(for: url).appendingPathExtension("partial")
+    }
+
     /// Writes the vocabulary to `url` and its whitening, if any, beside it
     /// (`SearchIndex.whiteningURL(for:)`), where `SearchIndex` finds it. The vocabulary records
     /// the whitening's checksum, or "none", so the pair is checked on load. Order: the whitening
@@ -42,7 +48,7 @@ public struct BuiltVocabulary {
         }
         let bytes = whitening.serialized()
         v.whiteningChecksum = PCAWhitening.fileChecksum(bytes)
-        let staged = whiteningURL.appendingPathExtension("partial")
+        let staged = Self.stagedWhiteningURL(for: url)
         do { try Data(bytes).write(to: staged, options: .atomic) } catch {
             throw WhiteningError.io("cannot write \(staged.path): \(error.localizedDescription)")
         }

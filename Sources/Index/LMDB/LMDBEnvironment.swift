@@ -74,17 +74,22 @@ final class LMDBEnvironment: @unchecked Sendable {
     /// Where values read now may lie (`MapBounds`).
     func mapBounds() -> MapBounds {
         let (base, end) = state.withLock { map }
-        return MapBounds(base: base, end: end, committedEnd: base &+ UInt((lastPageNumber + 1) * pageSize))
+        return MapBounds(base: base, end: end, committedEnd: base &+ UInt(Self.committedBytes(handle)))
+    }
+
+    /// Bytes from the start of `data.mdb` to the end of its last committed page.
+    private static func committedBytes(_ env: OpaquePointer) -> Int {
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        var st = MDB_stat()
+        mdb_env_stat(env, &st)
+        return (info.me_last_pgno + 1) * Int(st.ms_psize)
     }
 
     /// Refuses a data file shorter than its last committed page: LMDB maps the file and would
     /// fault (SIGBUS) on the first page past its end, so a copy cut short must be an error.
     private static func checkLength(_ env: OpaquePointer, file: URL) throws {
-        var info = MDB_envinfo()
-        mdb_env_info(env, &info)
-        var st = MDB_stat()
-        mdb_env_stat(env, &st)
-        let needed = (info.me_last_pgno + 1) * Int(st.ms_psize)
+        let needed = committedBytes(env)
         let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? nil
         if let size, size < needed {
             throw IndexError.corrupt("\(file.path) is \(size) bytes, but its last committed page ends at byte "
