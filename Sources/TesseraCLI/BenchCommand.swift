@@ -19,6 +19,8 @@ struct BenchFlags: ParsableArguments {
     @OptionGroup var vocabulary: VocabularyFlags
     @Option(help: "Write the report as JSON.") var json: String?
     @Option(help: "Write an HTML page: the table and the worst queries with their results.") var html: String?
+    @Flag(help: "Also report the full system reranked by every whitened global descriptor under every combination.")
+    var compareReranking = false
     @Flag(help: "No progress bars.") var quiet = false
 
     func options(_ dataset: BenchmarkDataset, queries: String? = nil) throws -> BenchmarkOptions {
@@ -30,6 +32,7 @@ struct BenchFlags: ParsableArguments {
         o.settings.multiScalePatches = vocabulary.multiScalePatches
         o.vocabulary = vocabulary.buildOptions()
         scoring.apply(to: &o.query)
+        o.compareReranking = compareReranking
         o.showProgress = !quiet
         return o
     }

@@ -3,6 +3,8 @@ import Foundation
 import TesseraCore
 import TesseraEngine
 
+extension RerankCombination: ExpressibleByArgument {}
+
 /// Scoring flags shared by `query` and `bench`.
 struct ScoringFlags: ParsableArguments {
     @Option(help: "Words per query descriptor (multiple assignment).") var ma = 3
@@ -14,7 +16,9 @@ struct ScoringFlags: ParsableArguments {
     @Option(help: "Candidates spatially verified.") var verifyDepth = 100
     @Flag(help: "Do not rerank with the global descriptor.") var noRerank = false
     @Option(help: "Rerank depth K.") var rerankDepth = 100
-    @Option(help: "Weight β of the global cosine when reranking.") var rerankBeta: Float = 0.5
+    @Option(help: "Weight β of the global cosine when reranking.") var rerankBeta = RerankOptions().beta
+    @Option(help: "How reranking combines the two scores: linear, min-max or rank (reciprocal rank fusion).")
+    var rerankCombination: RerankCombination = RerankOptions().combination
     @Option(help: "The global descriptor's best N images join the reranked list (0 = the inverted file's only).")
     var rerankGlobal = RerankOptions().globalCandidates
     @Flag(help: "Equal layer weights in late fusion instead of query-adaptive ones (Zheng et al. 2015).")
@@ -33,6 +37,7 @@ struct ScoringFlags: ParsableArguments {
         o.verification = verify ? VerificationOptions(depth: verifyDepth) : nil
         o.rerank = !noRerank
         o.rerankOptions.beta = rerankBeta
+        o.rerankOptions.combination = rerankCombination
         o.rerankOptions.depth = rerankDepth
         o.rerankOptions.globalCandidates = rerankGlobal
         if equalFusion { o.fusion = nil }

@@ -44,6 +44,8 @@ public struct BenchmarkOptions: Sendable {
     public var query = QueryOptions()
     /// Where features and vocabularies are cached between runs.
     public var cacheDirectory = AssetCache.file("bench")
+    /// Report the full system reranked by every whitened global space under every combination.
+    public var compareReranking = false
     public var showProgress = true
     public init(dataset: BenchmarkDataset, images: String, train: String) {
         self.dataset = dataset; self.images = images; self.train = train
@@ -226,7 +228,7 @@ public final class Benchmark {
                                                          databaseAugmentation: options.query.databaseAugmentation))
         }
         return BenchmarkRanker(pipeline: pipeline, rerankDescriptor: rerankDescriptor, otherWhitening: other,
-                               globalSpaces: spaces)
+                               globalSpaces: spaces, compareReranking: options.compareReranking)
     }
 
     /// The global descriptors every run compares: each pooling of the head at one scale, and

@@ -15,6 +15,9 @@ struct BenchmarkRanker {
     let otherWhitening: (whitened: Bool, space: GlobalSpace)?
     /// For every global descriptor, its database space under each whitening learned for it.
     let globalSpaces: [GlobalDescriptorOptions: [GlobalWhitening: GlobalSpace]]
+    /// Whether to report the full system reranked by every whitened global space under every
+    /// combination rule (`RankingVariant.reranked`).
+    var compareReranking = false
 
     /// The variants this ranker reports, for a vocabulary of `layerCount` layers.
     func variants(layerCount: Int) -> [RankingVariant] {
@@ -37,6 +40,9 @@ struct BenchmarkRanker {
                 v.append(.global(p, whitening: w, queryExpansion: false))
                 if w != .none && pipeline.options.queryExpansion > 0 {
                     v.append(.global(p, whitening: w, queryExpansion: true))
+                }
+                if compareReranking && w != .none {
+                    v += RerankCombination.allCases.map { .reranked(p, whitening: w, combination: $0) }
                 }
             }
         }
@@ -107,6 +113,13 @@ struct BenchmarkRanker {
                 let q = try space.embed(raw)
                 let scores = queryExpansion ? try p.globalScores(q, in: space) : try space.cosines(q)
                 out[variant] = p.rank(scores).map(\.0)
+            case let .reranked(descriptor, whitening, combination):
+                guard let space = globalSpaces[descriptor]?[whitening],
+                      let raw = descriptor == rerankDescriptor ? x.global : x.otherGlobals[descriptor] else { continue }
+                var o = p.options.rerankOptions
+                o.combination = combination
+                out[variant] = try p.rerank(fusedList, query: try space.embed(raw), in: space, rerankOptions: o)
+                    .map(\.0)
             }
         }
         return out

@@ -74,6 +74,9 @@ public enum RankingVariant: Hashable, Sendable {
     case bowReranked
     /// A global descriptor alone (exhaustive cosine), whitened or not, expanded by αQE or not.
     case global(GlobalDescriptorOptions, whitening: GlobalWhitening, queryExpansion: Bool)
+    /// The full system's inverted-file list reranked (with αQE as configured) by another global
+    /// descriptor, whitening or combination rule (`tessera bench --compare-reranking`).
+    case reranked(GlobalDescriptorOptions, whitening: GlobalWhitening, combination: RerankCombination)
 
     /// Whether this variant ranks by a global descriptor alone.
     public var isGlobalOnly: Bool { if case .global = self { return true }; return false }
@@ -94,6 +97,8 @@ public enum RankingVariant: Hashable, Sendable {
         case .bowReranked: return "BoW fused + rerank (no αQE)"
         case let .global(g, whitening, qe):
             return "global \(g.name)" + whitening.suffix + (qe ? " + αQE" : "")
+        case let .reranked(g, whitening, combination):
+            return "BoW+HE fused + rerank by \(g.name)" + whitening.suffix + " (\(combination.rawValue))"
         }
     }
 }

@@ -2,6 +2,7 @@
 // application (and the CLI) imports TesseraEngine and TesseraCore only.
 @_exported import struct Fusion.ScoringOptions
 @_exported import struct Fusion.RerankOptions
+@_exported import enum Fusion.RerankCombination
 @_exported import enum Fusion.FusionRule
 @_exported import enum GlobalDescriptors.GlobalPooling
 @_exported import struct GlobalDescriptors.PCAWhitening

@@ -223,12 +223,13 @@ public final class SearchPipeline {
     /// descriptor's best K_g images (`excluded` left out) join the K first
     /// (`Reranker.shortlist`), scored by the inverted file: their score in `list`, else in
     /// `bowScores` (by image id; `search` passes the fused scores, as its list is cut at K).
+    /// `rerankOptions` default to `options.rerankOptions`.
     public func rerank(_ list: [(ImageID, Float)], query g: [Float], in space: GlobalSpace? = nil,
-                       queryExpansion: Int? = nil, bowScores: [Float]? = nil,
-                       excluding excluded: ImageID? = nil) throws -> [(ImageID, Float)] {
+                       queryExpansion: Int? = nil, bowScores: [Float]? = nil, excluding excluded: ImageID? = nil,
+                       rerankOptions: RerankOptions? = nil) throws -> [(ImageID, Float)] {
         let space = space ?? global
         var list = list
-        var rerankOptions = options.rerankOptions
+        var rerankOptions = rerankOptions ?? options.rerankOptions
         if rerankOptions.globalCandidates > 0 {
             let candidates = rank(try space.cosines(g), depth: rerankOptions.globalCandidates, excluding: excluded)
             (list, rerankOptions.depth) = Reranker.shortlist(list, depth: rerankOptions.depth,

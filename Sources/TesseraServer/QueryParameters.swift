@@ -13,6 +13,8 @@ import TesseraEngine
 /// | `ma` | 1…16 | `multipleAssignment` |
 /// | `rerank` | true/false | `rerank` |
 /// | `rerank_global` | 0…1000 | `rerankOptions.globalCandidates` |
+/// | `rerank_beta` | 0…1 | `rerankOptions.beta` |
+/// | `rerank_combination` | `linear`, `min-max`, `rank` | `rerankOptions.combination` |
 /// | `qe` | 0…100 | `queryExpansion` |
 /// | `global_only` | true/false | `globalOnly` |
 /// | `whiten` | true/false | `whiten` |
@@ -23,8 +25,9 @@ public enum QueryParameters {
         public var description: String
     }
 
-    public static let names: Set<String> = ["top", "layers", "ma", "rerank", "rerank_global", "qe", "global_only",
-                                            "whiten", "verify", "verify_depth"]
+    public static let names: Set<String> = ["top", "layers", "ma", "rerank", "rerank_global", "rerank_beta",
+                                            "rerank_combination", "qe", "global_only", "whiten", "verify",
+                                            "verify_depth"]
 
     /// `layerKeys` are the vocabulary's layer keys, in order (`layers` names them).
     public static func options(_ parameters: [(String, String)], layerKeys: [String],
@@ -44,6 +47,18 @@ public enum QueryParameters {
             case "qe": o.queryExpansion = try integer(name, value, 0...100)
             case "rerank": o.rerank = try boolean(name, value)
             case "rerank_global": o.rerankOptions.globalCandidates = try integer(name, value, 0...1000)
+            case "rerank_beta":
+                guard let b = Float(value), b >= 0, b <= 1 else {
+                    throw BadParameter(description: "parameter '\(name)' must be a number in 0…1, not '\(value)'")
+                }
+                o.rerankOptions.beta = b
+            case "rerank_combination":
+                guard let c = RerankCombination(rawValue: value) else {
+                    throw BadParameter(description: "parameter '\(name)' must be one of "
+                                                    + RerankCombination.allCases.map(\.rawValue).joined(separator: ", ")
+                                                    + ", not '\(value)'")
+                }
+                o.rerankOptions.combination = c
             case "global_only": o.globalOnly = try boolean(name, value)
             case "whiten": o.whiten = try boolean(name, value)
             case "verify":

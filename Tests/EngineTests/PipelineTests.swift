@@ -146,6 +146,7 @@ final class PipelineTests: XCTestCase {
                                                   options: WhiteningOptions(shrinkage: .ledoitWolf))
         var options = BenchmarkOptions(dataset: .holidays, images: "", train: "")
         options.query.top = 16
+        options.compareReranking = true
         let benchmark = Benchmark(options: options)
         try idx.withPipeline(options.query) { p in
             let ranker = try benchmark.ranker(p, features: features,
@@ -155,7 +156,7 @@ final class PipelineTests: XCTestCase {
                                               vocabularyWhitening: idx.whitening)
             let variants = ranker.variants(layerCount: 3)
             XCTAssertEqual(Set(variants).count, variants.count)
-            XCTAssertEqual(variants.count, 1 + 2 + 1 + 1 + 2 * (2 + 3 + 3) + 3 + 1 + 3 + 1)
+            XCTAssertEqual(variants.count, 1 + 2 + 1 + 1 + 2 * (2 + 3 + 3) + 3 + 1 + 3 + 1 + 2 * 3)
             let x = features[p.paths[5]!]!
             var timings = BenchmarkRanker.Timings()
             let got = try ranker.rankings(x, variants: variants, timings: &timings)
@@ -189,11 +190,13 @@ final class PipelineTests: XCTestCase {
                 return zip(qv, rv).reduce(0) { $0 + $1.0 * $1.1 }
             }
         }
-        func rerank(_ list: [(ImageID, Float)], whitening w: PCAWhitening?, expansion: Int) throws -> [ImageID] {
-            let space = try GlobalSpace(rows: p.paths.indices.map { (ImageID($0), features[p.paths[$0]!]!.global) },
+        func rerank(_ list: [(ImageID, Float)], whitening w: PCAWhitening?, expansion: Int,
+                    rows: (ExtractedImage) -> [Float] = { $0.global },
+                    options: RerankOptions = RerankOptions()) throws -> [ImageID] {
+            let space = try GlobalSpace(rows: p.paths.indices.map { (ImageID($0), rows(features[p.paths[$0]!]!)) },
                                         bound: p.imageBound, whitening: w)
-            return try SearchPipeline.rerank(list, query: try space.embed(x.global), in: space,
-                                             options: RerankOptions(), queryExpansion: expansion).map(\.0)
+            return try SearchPipeline.rerank(list, query: try space.embed(rows(x)), in: space,
+                                             options: options, queryExpansion: expansion).map(\.0)
         }
         let adaptive = FusionRule.queryAdaptive(topM: 100)
         switch v {
@@ -216,6 +219,14 @@ final class PipelineTests: XCTestCase {
             guard let fusion else { return order(s[0]) }
             let rule = fusion == .equalWeights ? FusionRule.fixed([Float](repeating: 1, count: s.count)) : adaptive
             return order(try LateFusion.fuse(s, rule: rule).scores)
+        case let .reranked(descriptor, whitening, combination):
+            let primary = descriptor == GlobalDescriptorOptions()
+            XCTAssertEqual(whitening, primary ? .sample : .shrunk)
+            var o = RerankOptions()
+            o.combination = combination
+            return try rerank(p.rank(LateFusion.fuse(he, rule: adaptive).scores),
+                              whitening: primary ? rmacWhitening : gemWhitening, expansion: 3,
+                              rows: { primary ? $0.global : $0.otherGlobals[descriptor]! }, options: o)
         case let .global(descriptor, whitening, expansion):
             let primary = descriptor == GlobalDescriptorOptions()
             let rows: (ExtractedImage) -> [Float] = { primary ? $0.global : $0.otherGlobals[descriptor]! }

@@ -43,12 +43,40 @@ final class FusionRankingTests: XCTestCase {
     func testRerankReordersOnlyTopK() throws {
         let list: [(ImageID, Float)] = [(10, 4), (11, 3), (12, 2), (13, 1.9), (14, 1)]
         // K = 3, β = 0.5, bowMax = 4:  10: .5·1 + .5·0 = .5;  11: .5·.75 + .5·1 = .875;  12: .5·.5 + .5·.2 = .35
-        let r = try Reranker.rerank(list, cosines: [0, 1, 0.2], options: RerankOptions(beta: 0.5, depth: 3))
+        let r = try Reranker.rerank(list, cosines: [0, 1, 0.2],
+                                    options: RerankOptions(beta: 0.5, combination: .linear, depth: 3))
         XCTAssertEqual(r.map { $0.0 }, [11, 10, 12, 13, 14])
         XCTAssertEqual(r[0].1, 0.875, accuracy: 1e-6)
         XCTAssertEqual(r[3].1, 1.9)   // tail keeps order and BoW score
         XCTAssertEqual(r[4].1, 1)
         XCTAssertThrowsError(try Reranker.rerank(list, cosines: [1], options: RerankOptions(depth: 3)))
+    }
+
+    /// Min–max scales both scores to [0, 1] over the K, so a cosine spread over a narrow range
+    /// counts as much as the BoW score; the rank rule uses the orders alone.
+    func testRerankCombinations() throws {
+        let list: [(ImageID, Float)] = [(10, 4), (11, 3), (12, 2), (13, 1.9)]
+        let cosines: [Float] = [0.30, 0.40, 0.35]
+        // linear, β = .5: 10: .5 + .15 = .65; 11: .375 + .2 = .575; 12: .25 + .175 = .425
+        let linear = try Reranker.rerank(list, cosines: cosines,
+                                         options: RerankOptions(beta: 0.5, combination: .linear, depth: 3))
+        XCTAssertEqual(linear.map(\.0), [10, 11, 12, 13])
+        // min-max: bow (4, 3, 2) → (1, .5, 0), cos → (0, 1, .5): 10: .5; 11: .75; 12: .25
+        let minMax = try Reranker.rerank(list, cosines: cosines,
+                                         options: RerankOptions(beta: 0.5, combination: .minMax, depth: 3))
+        XCTAssertEqual(minMax.map(\.0), [11, 10, 12, 13])
+        XCTAssertEqual(minMax[0].1, 0.75, accuracy: 1e-6)
+        XCTAssertEqual(minMax[3].1, 1.9)
+        // rank: bow ranks (1, 2, 3), cos ranks (3, 1, 2): 11 = .5/62 + .5/61 is best, then 10
+        // (.5/61 + .5/63) and 12 (.5/63 + .5/62) — equal sums broken by the smaller id.
+        let rank = try Reranker.rerank(list, cosines: cosines,
+                                       options: RerankOptions(beta: 0.5, combination: .reciprocalRank, depth: 3))
+        XCTAssertEqual(rank.map(\.0), [11, 10, 12, 13])
+        XCTAssertEqual(rank[0].1, 0.5 / 62 + 0.5 / 61, accuracy: 1e-7)
+        // β = 1 under min-max is the cosine order; a constant score adds nothing.
+        let flat = try Reranker.rerank([(1, 2), (2, 2), (3, 2)], cosines: [0.1, 0.3, 0.2],
+                                       options: RerankOptions(beta: 0.2, combination: .minMax, depth: 3))
+        XCTAssertEqual(flat.map(\.0), [2, 3, 1])
     }
 
     /// The global candidates join the first K once each, in the global order, with their BoW

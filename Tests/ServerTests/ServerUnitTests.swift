@@ -110,6 +110,7 @@ final class QueryParametersTests: XCTestCase {
         XCTAssertEqual(o.rerank, d.rerank)
         XCTAssertEqual(o.queryExpansion, d.queryExpansion)
         XCTAssertEqual(o.multipleAssignment, d.multipleAssignment)
+        XCTAssertEqual(o.rerankOptions, d.rerankOptions)
         XCTAssertNil(o.layers)
         XCTAssertNil(o.verification)
     }
@@ -117,8 +118,11 @@ final class QueryParametersTests: XCTestCase {
     func testValuesAreParsed() throws {
         let o = try QueryParameters.options([("top", "5"), ("rerank", "false"), ("qe", "0"),
                                              ("layers", "logits/fc,head/max"), ("ma", "1"), ("verify_depth", "20"),
-                                             ("global_only", "1"), ("rerank_global", "50")], layerKeys: keys)
+                                             ("global_only", "1"), ("rerank_global", "50"), ("rerank_beta", "0.3"),
+                                             ("rerank_combination", "rank")], layerKeys: keys)
         XCTAssertEqual(o.top, 5)
+        XCTAssertEqual(o.rerankOptions.beta, 0.3)
+        XCTAssertEqual(o.rerankOptions.combination, .reciprocalRank)
         XCTAssertEqual(o.rerankOptions.globalCandidates, 50)
         XCTAssertFalse(o.rerank)
         XCTAssertEqual(o.queryExpansion, 0)
@@ -131,7 +135,8 @@ final class QueryParametersTests: XCTestCase {
     func testBadValuesAreRefused() {
         for bad in [[("top", "0")], [("top", "x")], [("top", "1001")], [("rerank", "maybe")], [("layers", "nope")],
                     [("layers", "")], [("unknown", "1")], [("top", "2"), ("top", "3")], [("qe", "-1")],
-                    [("rerank_global", "-1")],
+                    [("rerank_global", "-1")], [("rerank_beta", "1.5")], [("rerank_beta", "nan")],
+                    [("rerank_combination", "sum")],
                     [("verify", "false"), ("verify_depth", "5")]] {
             XCTAssertThrowsError(try QueryParameters.options(bad, layerKeys: keys), "\(bad)") {
                 XCTAssertTrue($0 is QueryParameters.BadParameter)

@@ -164,10 +164,12 @@ class Client:
     def query(self, image: ImageSource, top: int = 10, *, rerank: Optional[bool] = None,
               query_expansion: Optional[int] = None, layers: Optional[List[str]] = None,
               multiple_assignment: Optional[int] = None, global_only: Optional[bool] = None,
-              verify: Optional[bool] = None, rerank_global: Optional[int] = None) -> QueryResult:
+              verify: Optional[bool] = None, rerank_global: Optional[int] = None,
+              rerank_beta: Optional[float] = None, rerank_combination: Optional[str] = None) -> QueryResult:
         """Ranks the index for a JPEG (a path or its bytes)."""
         params = {"top": top, "rerank": rerank, "qe": query_expansion, "ma": multiple_assignment,
                   "global_only": global_only, "verify": verify, "rerank_global": rerank_global,
+                  "rerank_beta": rerank_beta, "rerank_combination": rerank_combination,
                   "layers": ",".join(layers) if layers is not None else None}
         d = self._json("POST", "/v1/query", params, _read(image), "image/jpeg")
         hits = [Hit(h["rank"], h["id"], h["path"], h["score"], list(h["layerScores"]), h.get("shard"))

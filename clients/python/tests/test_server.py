@@ -105,7 +105,9 @@ class ServerTests(unittest.TestCase):
         for flags, kwargs in [(["--top", "8"], {"top": 8}),
                               (["--top", "5", "--no-rerank"], {"top": 5, "rerank": False}),
                               (["--top", "6", "--query-expansion", "0", "--layers", "head/max"],
-                               {"top": 6, "query_expansion": 0, "layers": ["head/max"]})]:
+                               {"top": 6, "query_expansion": 0, "layers": ["head/max"]}),
+                              (["--top", "7", "--rerank-beta", "0.3", "--rerank-combination", "rank"],
+                               {"top": 7, "rerank_beta": 0.3, "rerank_combination": "rank"})]:
             expected = self.cli_query(self.index, self.query, *flags)
             got = self.c.query(self.query, **kwargs)
             self.assertEqual([h.path for h in got.results], [r["path"] for r in expected["results"]], flags)
@@ -185,6 +187,8 @@ class ServerTests(unittest.TestCase):
             self.c.query(photo, top=0)
         with self.assertRaises(BadRequest):
             self.c.query(photo, layers=["no-such-layer"])
+        with self.assertRaises(BadRequest):
+            self.c.query(photo, rerank_combination="sum")
         with self.assertRaises(Unauthorized):
             anonymous.add(photo)
         with self.assertRaises(Forbidden):
