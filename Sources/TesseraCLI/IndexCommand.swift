@@ -25,6 +25,7 @@ struct IndexAddCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Vocabulary file (required when creating the index).") var vocab: String?
     @Option(help: "Images per write transaction.") var batch = 16
+    @Option(help: "Threads decoding and describing images ahead of the writer.") var workers = 2
     @Option(help: "When creating the index: bytes at which a word's newest postings are sealed into one block.")
     var postingBlockBytes = IndexMeta.defaultPostingBlockBytes
     @Argument(help: "Images or folders.") var paths: [String]
@@ -33,6 +34,7 @@ struct IndexAddCommand: ParsableCommand {
         let idx = try SearchIndex(directory: location.url, vocabulary: vocab.map { URL(fileURLWithPath: $0) },
                                   modelPath: modelOptions.model, create: true, postingBlockBytes: postingBlockBytes)
         idx.batchSize = max(1, batch)
+        idx.extractionWorkers = max(1, workers)
         let r = try idx.add(paths)
         let rate = r.seconds > 0 ? Double(r.added.count) / r.seconds : 0
         print("added \(r.added.count), already indexed \(r.alreadyIndexed.count), failed \(r.failed.count) in "

@@ -37,6 +37,8 @@ public final class SearchIndex: @unchecked Sendable {
 
     /// Images written per LMDB transaction.
     public var batchSize = 16
+    /// Threads that decode and describe images ahead of the writer in `add`.
+    public var extractionWorkers = 2
 
     static let vocabularyPathFile = "vocabulary.path"
 
@@ -170,9 +172,18 @@ public final class SearchIndex: @unchecked Sendable {
                         norms: norms, globalDescriptor: x.global, layers: layers, frames: x.frames)
     }
 
+    /// What an indexing worker made of one file (`add`).
+    private enum PreparedImage {
+        case unchanged
+        case unreadable(String)
+        case described(ExtractedImage, replacing: Bool)
+    }
+
     /// Adds images (files or folders, recursively). Files already indexed (same path and
     /// content, or same content elsewhere) are skipped; unreadable ones are reported, never fatal.
     /// Each batch of `batchSize` images is one LMDB transaction: a killed run leaves whole images.
+    /// `extractionWorkers` threads decode and describe the next files (`OrderedPrefetch`) while
+    /// this one quantises and writes; the images are added in the files' order.
     public func add(_ paths: [String], showProgress: Bool = true,
                     features: ((String) throws -> ExtractedImage)? = nil) throws -> AddReport {
         let files = ImageFiles.collect(paths)
@@ -190,33 +201,42 @@ public final class SearchIndex: @unchecked Sendable {
             }
             batch.removeAll()
         }
-        for path in files {
-            defer { bar.advance() }
-            // Same path already indexed: skip when unchanged, otherwise replace it, but only once
-            // the new content has been read successfully (an unreadable new file keeps the old entry).
+        // Same path already indexed: skip when unchanged, otherwise replace it, but only once
+        // the new content has been read successfully (an unreadable new file keeps the old entry).
+        // Only reading and describing the image can make it "unreadable"; the index's own errors
+        // (storage, a full disk) propagate and stop the run.
+        let prefetch = OrderedPrefetch(files, workers: extractionWorkers, lookahead: 2 * extractionWorkers) {
+            [store, extractor] path -> PreparedImage in
             let existing = try store.image(path: path)
             if let existing, let data = try? Data(contentsOf: URL(fileURLWithPath: path)),
                SHA256.hex(data) == existing.contentHash {
-                report.alreadyIndexed.append(path); continue
+                return .unchanged
             }
-            // Only reading and describing the image can make it "unreadable"; the index's own
-            // errors (storage, a full disk) propagate and stop the run.
-            let x: ExtractedImage
             do {
-                x = try features?(path) ?? extractor.extract(path)
+                return .described(try features?(path) ?? extractor.extract(path), replacing: existing != nil)
             } catch {
-                report.failed.append((path, "\(error)"))
-                bar.message("skipped: \(error)")
-                continue
+                return .unreadable("\(error)")
             }
-            report.decodeSeconds += x.decodeSeconds
-            report.networkSeconds += x.networkSeconds
-            if existing != nil { try flush(); _ = try store.remove(paths: [path]) }
-            if try store.contains(contentHash: x.contentHash) != nil { report.alreadyIndexed.append(path); continue }
-            let t = Date()
-            batch.append(try databaseEntry(x))
-            report.quantizeSeconds += Date().timeIntervalSince(t)
-            if batch.count >= batchSize { try flush() }
+        }
+        defer { prefetch.cancel() }
+        while let (path, prepared) = prefetch.next() {
+            defer { bar.advance() }
+            switch try prepared.get() {
+            case .unchanged:
+                report.alreadyIndexed.append(path)
+            case .unreadable(let reason):
+                report.failed.append((path, reason))
+                bar.message("skipped: \(reason)")
+            case let .described(x, replacing):
+                report.decodeSeconds += x.decodeSeconds
+                report.networkSeconds += x.networkSeconds
+                if replacing { try flush(); _ = try store.remove(paths: [path]) }
+                if try store.contains(contentHash: x.contentHash) != nil { report.alreadyIndexed.append(path); continue }
+                let t = Date()
+                batch.append(try databaseEntry(x))
+                report.quantizeSeconds += Date().timeIntervalSince(t)
+                if batch.count >= batchSize { try flush() }
+            }
         }
         try flush()
         report.seconds = Date().timeIntervalSince(start)

@@ -73,9 +73,15 @@ public enum VocabularyBuilder {
         var rng = SeededGenerator(seed: options.train.seed ^ 0xA11CE)
         var used = 0
         let bar = ProgressBar("images  ", total: images.count, enabled: showProgress)
-        for path in images {
+        // Two threads describe the next images while this one samples (in the images' order,
+        // so the reservoirs and the result are the same as one thread's).
+        let prefetch = OrderedPrefetch(images, workers: 2, lookahead: 4) { path in
+            try features?(path) ?? extractor.extract(path)
+        }
+        defer { prefetch.cancel() }
+        while let (path, described) = prefetch.next() {
             do {
-                let x = try features?(path) ?? extractor.extract(path)
+                let x = try described.get()
                 let n = x.descriptors.patchCount
                 var rows = Array(0..<n)
                 if n > options.maxDescriptorsPerImage {
