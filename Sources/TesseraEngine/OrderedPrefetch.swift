@@ -5,8 +5,9 @@ import Foundation
 /// that decoding and describing the next images overlap quantising and writing this one, and
 /// one image's single-threaded stages (JPEG decoding, hashing) overlap another's CNN pass.
 ///
-/// A failure of `body` is that item's result, not the end of the run. `cancel()` (also run on
-/// deinit) stops starting new items and waits for the running ones, so no worker outlives it.
+/// A failure of `body` is that item's result, not the end of the run. The workers hold the
+/// prefetch until they stop, so a consumer that may stop early must call `cancel()` (e.g. in a
+/// `defer`): it stops starting new items and waits for the running ones.
 final class OrderedPrefetch<Item, Output>: @unchecked Sendable {
     private let items: [Item]
     private let body: (Item) throws -> Output
@@ -18,17 +19,16 @@ final class OrderedPrefetch<Item, Output>: @unchecked Sendable {
     private var running = 0
     private var cancelled = false
 
-    init(_ items: [Item], workers: Int, lookahead: Int, body: @escaping (Item) throws -> Output) {
+    /// `lookahead` defaults to two items per worker, so each has one waiting when it finishes.
+    init(_ items: [Item], workers: Int, lookahead: Int? = nil, body: @escaping (Item) throws -> Output) {
         self.items = items
         self.body = body
-        self.lookahead = max(1, lookahead)
+        self.lookahead = max(1, lookahead ?? 2 * workers)
         for _ in 0..<min(max(1, workers), items.count) {
             running += 1
             Thread.detachNewThread { [self] in work() }
         }
     }
-
-    deinit { cancel() }
 
     /// The next item and its result, in order; nil after the last one (or after `cancel`).
     func next() -> (item: Item, result: Result<Output, Error>)? {

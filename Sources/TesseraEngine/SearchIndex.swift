@@ -205,7 +205,7 @@ public final class SearchIndex: @unchecked Sendable {
         // the new content has been read successfully (an unreadable new file keeps the old entry).
         // Only reading and describing the image can make it "unreadable"; the index's own errors
         // (storage, a full disk) propagate and stop the run.
-        let prefetch = OrderedPrefetch(files, workers: extractionWorkers, lookahead: 2 * extractionWorkers) {
+        let prefetch = OrderedPrefetch(files, workers: extractionWorkers) {
             [store, extractor] path -> PreparedImage in
             let existing = try store.image(path: path)
             if let existing, let data = try? Data(contentsOf: URL(fileURLWithPath: path)),

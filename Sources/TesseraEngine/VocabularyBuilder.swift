@@ -75,7 +75,7 @@ public enum VocabularyBuilder {
         let bar = ProgressBar("images  ", total: images.count, enabled: showProgress)
         // Two threads describe the next images while this one samples (in the images' order,
         // so the reservoirs and the result are the same as one thread's).
-        let prefetch = OrderedPrefetch(images, workers: 2, lookahead: 4) { path in
+        let prefetch = OrderedPrefetch(images, workers: 2) { path in
             try features?(path) ?? extractor.extract(path)
         }
         defer { prefetch.cancel() }

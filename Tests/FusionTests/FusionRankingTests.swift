@@ -67,8 +67,8 @@ final class FusionRankingTests: XCTestCase {
         XCTAssertEqual(minMax.map(\.0), [11, 10, 12, 13])
         XCTAssertEqual(minMax[0].1, 0.75, accuracy: 1e-6)
         XCTAssertEqual(minMax[3].1, 1.9)
-        // rank: bow ranks (1, 2, 3), cos ranks (3, 1, 2): 11 = .5/62 + .5/61 is best, then 10
-        // (.5/61 + .5/63) and 12 (.5/63 + .5/62) — equal sums broken by the smaller id.
+        // rank: bow ranks (1, 2, 3), cos ranks (3, 1, 2): 11 = .5/62 + .5/61 is best, then
+        // 10 = .5/61 + .5/63, then 12 = .5/63 + .5/62.
         let rank = try Reranker.rerank(list, cosines: cosines,
                                        options: RerankOptions(beta: 0.5, combination: .reciprocalRank, depth: 3))
         XCTAssertEqual(rank.map(\.0), [11, 10, 12, 13])
